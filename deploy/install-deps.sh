@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that callpush needs to build, test and run.
+# Idempotent and non-interactive; README, .ci/run and the Dockerfile call it.
+#   deploy/install-deps.sh          build + test + run packages
+#   deploy/install-deps.sh --runtime   only the shared libraries the binaries need
+set -euo pipefail
+
+BUILD_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
+  libabsl-dev libpqxx-dev libpq-dev libphonenumber-dev libssl-dev
+  libnghttp2-dev libboost-dev libboost-system-dev
+  golang-github-gogo-googleapis-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  postgresql-15 postgresql-contrib python3
+)
+RUNTIME_PACKAGES=(
+  ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libpqxx-6.4
+  libphonenumber8 libssl3 libnghttp2-14
+)
+
+packages=("${BUILD_PACKAGES[@]}")
+if [[ "${1:-}" == "--runtime" ]]; then packages=("${RUNTIME_PACKAGES[@]}"); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

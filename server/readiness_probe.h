@@ -1,0 +1,44 @@
+// ReadinessProbe: keeps the gRPC health status true to the database. Every
+// second it pings the store and sets SERVING / NOT_SERVING for "" and each
+// callpush service; it also prunes old push attempts hourly. Stop() leaves
+// everything NOT_SERVING (used at SIGTERM so load balancers drain first).
+#ifndef CALLPUSH_SERVER_READINESS_PROBE_H_
+#define CALLPUSH_SERVER_READINESS_PROBE_H_
+
+#include <grpcpp/health_check_service_interface.h>
+
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "clients/base/clock.h"
+#include "server/device_store.h"
+
+namespace callpush {
+
+class ReadinessProbe {
+ public:
+  ReadinessProbe(DeviceStore& store,
+                 grpc::HealthCheckServiceInterface& health, const Clock& clock,
+                 absl::Duration push_retention);
+  ~ReadinessProbe();
+
+  void Start();
+  void Stop();
+
+ private:
+  void Loop();
+  void SetServing(bool serving);
+
+  DeviceStore& store_;
+  grpc::HealthCheckServiceInterface& health_;
+  const Clock& clock_;
+  const absl::Duration push_retention_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace callpush
+
+#endif  // CALLPUSH_SERVER_READINESS_PROBE_H_
