@@ -47,7 +47,8 @@ absl::StatusOr<std::string> SharedPgUrl() {
     std::ifstream in(env_file);
     std::string line;
     while (std::getline(in, line)) {
-      if (absl::ConsumePrefix(&line, "URL=")) return line;
+      absl::string_view v = line;
+      if (absl::ConsumePrefix(&v, "URL=")) return std::string(v);
     }
   }
   return absl::FailedPreconditionError(
