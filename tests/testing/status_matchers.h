@@ -40,6 +40,14 @@ MATCHER(IsOk, "is OK") {
   return s.ok();
 }
 
+MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
+}
+
 // For grpc::Status: GrpcStatusIs(grpc::StatusCode::NOT_FOUND).
 MATCHER_P(GrpcStatusIs, code, "") {
   *result_listener << "grpc status is " << arg.error_code() << " "
