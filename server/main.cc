@@ -147,7 +147,9 @@ int RunServer() {
   readiness.Stop();  // reports NOT_SERVING from here on
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoSeconds(absl::GetFlag(FLAGS_shutdown_grace)));
+  Log(LogLevel::kInfo, "rpcs drained");
   pool.Stop();
+  Log(LogLevel::kInfo, "stopped");
   return 0;
 }
 

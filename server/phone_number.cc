@@ -44,6 +44,10 @@ absl::StatusOr<std::string> NormalizeMobileNumber(
     return absl::InvalidArgumentError(absl::StrCat(
         field, ": is not a phone number (use E.164, or give defaultRegion)"));
   }
+  if (parsed.has_extension()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must not have an extension"));
+  }
   if (!util->IsValidNumber(parsed)) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": is not a valid phone number"));

@@ -97,7 +97,8 @@ absl::Status ValidateCallId(absl::string_view field, absl::string_view value) {
     return Invalid(field, absl::StrCat("must be at most ", kMaxCallIdBytes,
                                        " bytes"));
   }
-  if (HasControlChars(value) || !IsValidUtf8(value)) {
+  if (!IsValidUtf8(value)) return Invalid(field, "must be UTF-8");
+  if (HasControlChars(value)) {
     return Invalid(field, "must not contain control characters");
   }
   return absl::OkStatus();
