@@ -7,6 +7,7 @@
 #                              the data and the port)
 #   pg_instance.sh destroy DIR stop and remove DIR
 #   pg_instance.sh url DIR     prints the URL
+# PG_PORT fixes the port at initdb time (default: a free one, kept in DIR).
 set -euo pipefail
 
 cmd=${1:?usage: pg_instance.sh start|stop|destroy|url DIR}
@@ -34,7 +35,7 @@ case "$cmd" in
       as_owner "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
         --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
-      free_port >"$dir/port"
+      if [[ -n "${PG_PORT:-}" ]]; then echo "$PG_PORT" >"$dir/port"; else free_port >"$dir/port"; fi
       cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $(cat "$dir/port")
