@@ -101,9 +101,8 @@ void CallCoordinator::Start(std::shared_ptr<Push> op) {
 void CallCoordinator::OnDevice(std::shared_ptr<Push> op,
                                absl::StatusOr<DeviceRecord> device) {
   if (!device.ok()) {
-    op->done(absl::IsNotFound(device.status())
-                 ? NoValidDevice("unknown device")
-                 : device.status());
+    op->done(absl::IsNotFound(device.status()) ? NoValidDevice("unknown device")
+                                               : device.status());
     return;
   }
   if (!device->patient_active) {
@@ -209,9 +208,8 @@ void CallCoordinator::OnPushResult(std::shared_ptr<Push> op,
        {"token", RedactToken(op->request.token)},
        {"reason", result.reason}});
   store_.InvalidateToken(
-      op->request.device_id, op->request.token,
-      result.token_invalidated_at, op->deadline,
-      [this, op](absl::StatusOr<bool> cleared) mutable {
+      op->request.device_id, op->request.token, result.token_invalidated_at,
+      op->deadline, [this, op](absl::StatusOr<bool> cleared) mutable {
         op->attempt.token_invalidated = cleared.ok() && *cleared;
         if (!cleared.ok()) {
           Log(LogLevel::kWarning, "could not clear dead token",
@@ -229,16 +227,14 @@ void CallCoordinator::Record(std::shared_ptr<Push> op, absl::Status answer) {
   // request's, which may be nearly spent.
   absl::Time record_deadline =
       std::max(op->deadline, clock_.Now() + absl::Seconds(1));
-  store_.RecordPush(op->attempt, record_deadline,
-                    [op, answer](absl::Status s) mutable {
-                      if (!s.ok()) {
-                        Log(LogLevel::kWarning, "could not record push attempt",
-                            {{"call_id", op->attempt.call_id},
-                             {"error", s.ToString()}});
-                      }
-                      op->done(answer);
-                    });
+  store_.RecordPush(
+      op->attempt, record_deadline, [op, answer](absl::Status s) mutable {
+        if (!s.ok()) {
+          Log(LogLevel::kWarning, "could not record push attempt",
+              {{"call_id", op->attempt.call_id}, {"error", s.ToString()}});
+        }
+        op->done(answer);
+      });
 }
 
 }  // namespace callpush
-

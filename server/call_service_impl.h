@@ -24,12 +24,12 @@ class CallServiceImpl final : public v1::CallService::CallbackService {
   grpc::ServerUnaryReactor* Call(grpc::CallbackServerContext* ctx,
                                  const v1::CallRequest* request,
                                  v1::CallResponse* response) override;
-  grpc::ServerUnaryReactor* UpdateCall(grpc::CallbackServerContext* ctx,
-                                       const v1::UpdateCallRequest* request,
-                                       v1::UpdateCallResponse* response) override;
-  grpc::ServerUnaryReactor* CancelCall(grpc::CallbackServerContext* ctx,
-                                       const v1::CancelCallRequest* request,
-                                       v1::CancelCallResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateCall(
+      grpc::CallbackServerContext* ctx, const v1::UpdateCallRequest* request,
+      v1::UpdateCallResponse* response) override;
+  grpc::ServerUnaryReactor* CancelCall(
+      grpc::CallbackServerContext* ctx, const v1::CancelCallRequest* request,
+      v1::CancelCallResponse* response) override;
 
  private:
   absl::Time Deadline(const grpc::CallbackServerContext* ctx) const;

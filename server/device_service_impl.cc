@@ -29,11 +29,12 @@ absl::StatusOr<DeviceRegistration> RegistrationFrom(
     const v1::RegisterDeviceRequest& request) {
   DeviceRegistration r;
   if (!request.device_id().empty()) {
-    ASSIGN_OR_RETURN(r.device_id, CanonicalUuid("deviceId", request.device_id()));
+    ASSIGN_OR_RETURN(r.device_id,
+                     CanonicalUuid("deviceId", request.device_id()));
   }
-  ASSIGN_OR_RETURN(r.mobile_number,
-                   NormalizeMobileNumber("mobileNumber", request.mobile_number(),
-                                         request.default_region()));
+  ASSIGN_OR_RETURN(r.mobile_number, NormalizeMobileNumber(
+                                        "mobileNumber", request.mobile_number(),
+                                        request.default_region()));
   switch (request.platform()) {
     case v1::PLATFORM_IOS:
       r.platform = Platform::kIos;
@@ -170,7 +171,8 @@ grpc::ServerUnaryReactor* DeviceServiceImpl::ListDevices(
       request->mobile_number(), Deadline(ctx),
       [reactor, response](absl::StatusOr<std::vector<DeviceRecord>> devices) {
         if (devices.ok()) {
-          for (const DeviceRecord& d : *devices) ToProto(d, response->add_devices());
+          for (const DeviceRecord& d : *devices)
+            ToProto(d, response->add_devices());
         }
         Finish(reactor, devices.status());
       });
@@ -178,8 +180,7 @@ grpc::ServerUnaryReactor* DeviceServiceImpl::ListDevices(
 }
 
 grpc::ServerUnaryReactor* DeviceServiceImpl::ListCallPushes(
-    grpc::CallbackServerContext* ctx,
-    const v1::ListCallPushesRequest* request,
+    grpc::CallbackServerContext* ctx, const v1::ListCallPushesRequest* request,
     v1::ListCallPushesResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Status valid = ValidateCallId("callId", request->call_id());
@@ -191,7 +192,8 @@ grpc::ServerUnaryReactor* DeviceServiceImpl::ListCallPushes(
       request->call_id(), Deadline(ctx),
       [reactor, response](absl::StatusOr<std::vector<PushAttempt>> pushes) {
         if (pushes.ok()) {
-          for (const PushAttempt& p : *pushes) ToProto(p, response->add_pushes());
+          for (const PushAttempt& p : *pushes)
+            ToProto(p, response->add_pushes());
         }
         Finish(reactor, pushes.status());
       });

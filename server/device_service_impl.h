@@ -15,8 +15,8 @@ class DeviceServiceImpl final : public v1::DeviceService::CallbackService {
                     absl::Duration default_deadline);
 
   grpc::ServerUnaryReactor* RegisterDevice(
-      grpc::CallbackServerContext* ctx, const v1::RegisterDeviceRequest* request,
-      v1::Device* response) override;
+      grpc::CallbackServerContext* ctx,
+      const v1::RegisterDeviceRequest* request, v1::Device* response) override;
   grpc::ServerUnaryReactor* SetInboundCallsAllowed(
       grpc::CallbackServerContext* ctx,
       const v1::SetInboundCallsAllowedRequest* request,

@@ -32,7 +32,7 @@ using StatusCallback = absl::AnyInvocable<void(absl::Status)>;
 
 // Claiming the right to send a call's VoIP push (idempotency of Call).
 struct CallClaim {
-  bool claimed = false;  // true: this caller sends the push
+  bool claimed = false;    // true: this caller sends the push
   int64_t attempt_id = 0;  // the pending call_pushes row, when claimed
   // When not claimed: the outcome of the open claim that won, kAccepted
   // (already pushed) or kPending (still in flight).
@@ -45,9 +45,9 @@ class DeviceStore {
 
   // Ids of devices that may ring now: active patient, VoIP token present,
   // inbound calls allowed. Ordered by creation.
-  virtual void ListCallableDevices(const std::string& mobile_number,
-                                   absl::Time deadline,
-                                   StoreCallback<std::vector<std::string>> done) = 0;
+  virtual void ListCallableDevices(
+      const std::string& mobile_number, absl::Time deadline,
+      StoreCallback<std::vector<std::string>> done) = 0;
 
   // NOT_FOUND when no such device.
   virtual void GetDevice(const std::string& device_id, absl::Time deadline,

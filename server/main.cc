@@ -4,16 +4,15 @@
 //   callpush-server migrate [flags]    apply schema migrations and exit
 //
 // Wiring only: every collaborator is built here and handed down.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <thread>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -71,7 +70,8 @@ namespace callpush {
 namespace {
 
 int RunMigrate() {
-  auto report = Migrate(absl::GetFlag(FLAGS_database_url), EmbeddedMigrations());
+  auto report =
+      Migrate(absl::GetFlag(FLAGS_database_url), EmbeddedMigrations());
   if (!report.ok()) {
     Log(LogLevel::kError, "migrate failed",
         {{"error", report.status().ToString()}});
@@ -134,8 +134,7 @@ int RunServer() {
   // Tests read this line to find a port-0 server.
   std::cout << "callpush-server listening grpc=" << host << ":" << port
             << std::endl;
-  Log(LogLevel::kInfo, "listening",
-      {{"grpc", absl::StrCat(host, ":", port)}});
+  Log(LogLevel::kInfo, "listening", {{"grpc", absl::StrCat(host, ":", port)}});
 
   ReadinessProbe readiness(store, *server->GetHealthCheckService(), clock,
                            absl::GetFlag(FLAGS_push_retention));

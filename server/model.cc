@@ -23,17 +23,24 @@ const char* TokenKindName(TokenKind k) {
 }
 
 bool ParsePlatform(const std::string& s, Platform* p) {
-  if (s == "ios") *p = Platform::kIos;
-  else if (s == "android") *p = Platform::kAndroid;
-  else return false;
+  if (s == "ios")
+    *p = Platform::kIos;
+  else if (s == "android")
+    *p = Platform::kAndroid;
+  else
+    return false;
   return true;
 }
 
 bool ParsePushKind(const std::string& s, PushKind* k) {
-  if (s == "call") *k = PushKind::kCall;
-  else if (s == "update") *k = PushKind::kUpdate;
-  else if (s == "cancel") *k = PushKind::kCancel;
-  else return false;
+  if (s == "call")
+    *k = PushKind::kCall;
+  else if (s == "update")
+    *k = PushKind::kUpdate;
+  else if (s == "cancel")
+    *k = PushKind::kCancel;
+  else
+    return false;
   return true;
 }
 
@@ -52,11 +59,16 @@ const char* PushOutcomeName(PushOutcome o) {
 }
 
 bool ParsePushOutcome(const std::string& s, PushOutcome* o) {
-  if (s == "pending") *o = PushOutcome::kPending;
-  else if (s == "accepted") *o = PushOutcome::kAccepted;
-  else if (s == "rejected") *o = PushOutcome::kRejected;
-  else if (s == "failed") *o = PushOutcome::kFailed;
-  else return false;
+  if (s == "pending")
+    *o = PushOutcome::kPending;
+  else if (s == "accepted")
+    *o = PushOutcome::kAccepted;
+  else if (s == "rejected")
+    *o = PushOutcome::kRejected;
+  else if (s == "failed")
+    *o = PushOutcome::kFailed;
+  else
+    return false;
   return true;
 }
 

@@ -16,9 +16,9 @@ enum class PushKind { kCall, kUpdate, kCancel };
 // Which of a device's two tokens a push goes to (DESIGN section 4).
 enum class TokenKind { kVoip, kPush };
 
-const char* PlatformName(Platform p);       // "ios" | "android"
-const char* PushKindName(PushKind k);       // "call" | "update" | "cancel"
-const char* TokenKindName(TokenKind k);     // "voip" | "push"
+const char* PlatformName(Platform p);    // "ios" | "android"
+const char* PushKindName(PushKind k);    // "call" | "update" | "cancel"
+const char* TokenKindName(TokenKind k);  // "voip" | "push"
 bool ParsePlatform(const std::string& s, Platform* p);
 bool ParsePushKind(const std::string& s, PushKind* k);
 
@@ -52,7 +52,7 @@ struct DeviceRegistration {
   std::string mobile_number;  // already normalised to E.164
   Platform platform = Platform::kIos;
   std::string app;
-  std::string environment;  // "" = app default
+  std::string environment;                // "" = app default
   std::optional<std::string> voip_token;  // nullopt keeps, "" clears
   std::optional<std::string> push_token;
   std::optional<bool> inbound_calls_allowed;

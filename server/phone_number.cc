@@ -35,9 +35,8 @@ absl::StatusOr<std::string> NormalizeMobileNumber(
         absl::StrCat(field, ": is not a phone number"));
   }
   const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
-  std::string region = default_region.empty()
-                           ? "ZZ"
-                           : absl::AsciiStrToUpper(default_region);
+  std::string region =
+      default_region.empty() ? "ZZ" : absl::AsciiStrToUpper(default_region);
   PhoneNumber parsed;
   if (util->Parse(std::string(number), region, &parsed) !=
       PhoneNumberUtil::NO_PARSING_ERROR) {

@@ -17,9 +17,9 @@ bool IsCanonicalE164(absl::string_view number);
 // Parses a number given at registration (E.164, or national with
 // `default_region`), requires a valid mobile or fixed-or-mobile number, and
 // answers its E.164 form. INVALID_ARGUMENT naming `field` otherwise.
-absl::StatusOr<std::string> NormalizeMobileNumber(absl::string_view field,
-                                                  absl::string_view number,
-                                                  absl::string_view default_region);
+absl::StatusOr<std::string> NormalizeMobileNumber(
+    absl::string_view field, absl::string_view number,
+    absl::string_view default_region);
 
 }  // namespace callpush
 

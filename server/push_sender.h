@@ -26,7 +26,8 @@ struct PushRequest {
   TokenKind token_kind = TokenKind::kVoip;
   std::string token;
   absl::Time deadline = absl::InfinitePast();  // answer by then
-  absl::Time expires_at = absl::InfinitePast();  // ring timeout (apns-expiration, ttl)
+  absl::Time expires_at =
+      absl::InfinitePast();  // ring timeout (apns-expiration, ttl)
 };
 
 struct PushResult {

@@ -41,7 +41,8 @@ void ReadinessProbe::Stop() {
 }
 
 void ReadinessProbe::SetServing(bool serving) {
-  for (const char* service : kServices) health_.SetServingStatus(service, serving);
+  for (const char* service : kServices)
+    health_.SetServingStatus(service, serving);
 }
 
 void ReadinessProbe::Loop() {

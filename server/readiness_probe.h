@@ -18,9 +18,8 @@ namespace callpush {
 
 class ReadinessProbe {
  public:
-  ReadinessProbe(DeviceStore& store,
-                 grpc::HealthCheckServiceInterface& health, const Clock& clock,
-                 absl::Duration push_retention);
+  ReadinessProbe(DeviceStore& store, grpc::HealthCheckServiceInterface& health,
+                 const Clock& clock, absl::Duration push_retention);
   ~ReadinessProbe();
 
   void Start();

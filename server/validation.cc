@@ -94,8 +94,8 @@ absl::StatusOr<std::string> CanonicalUuid(absl::string_view field,
 absl::Status ValidateCallId(absl::string_view field, absl::string_view value) {
   if (value.empty()) return Invalid(field, "is required");
   if (value.size() > kMaxCallIdBytes) {
-    return Invalid(field, absl::StrCat("must be at most ", kMaxCallIdBytes,
-                                       " bytes"));
+    return Invalid(field,
+                   absl::StrCat("must be at most ", kMaxCallIdBytes, " bytes"));
   }
   if (!IsValidUtf8(value)) return Invalid(field, "must be UTF-8");
   if (HasControlChars(value)) {
@@ -107,11 +107,12 @@ absl::Status ValidateCallId(absl::string_view field, absl::string_view value) {
 absl::Status ValidateCallerName(absl::string_view field, bool has_value,
                                 absl::string_view value) {
   if (!has_value) {
-    return Invalid(field, "is required (it may be empty for an anonymous caller)");
+    return Invalid(field,
+                   "is required (it may be empty for an anonymous caller)");
   }
   if (value.size() > kMaxCallerNameBytes) {
-    return Invalid(field, absl::StrCat("must be at most ", kMaxCallerNameBytes,
-                                       " bytes"));
+    return Invalid(
+        field, absl::StrCat("must be at most ", kMaxCallerNameBytes, " bytes"));
   }
   if (!IsValidUtf8(value)) return Invalid(field, "must be UTF-8");
   if (HasControlChars(value)) {
@@ -143,8 +144,8 @@ absl::Status ValidateAppName(absl::string_view field, absl::string_view value) {
 absl::Status ValidateToken(absl::string_view field, bool ios,
                            absl::string_view value) {
   if (value.size() > kMaxTokenBytes) {
-    return Invalid(field, absl::StrCat("must be at most ", kMaxTokenBytes,
-                                       " bytes"));
+    return Invalid(field,
+                   absl::StrCat("must be at most ", kMaxTokenBytes, " bytes"));
   }
   for (unsigned char c : value) {
     bool ok = ios ? absl::ascii_isxdigit(c)

@@ -67,11 +67,16 @@ void SetLogLevel(LogLevel level) {
 
 bool ParseLogLevel(absl::string_view text, LogLevel* level) {
   std::string t = absl::AsciiStrToLower(text);
-  if (t == "debug") *level = LogLevel::kDebug;
-  else if (t == "info") *level = LogLevel::kInfo;
-  else if (t == "warning" || t == "warn") *level = LogLevel::kWarning;
-  else if (t == "error") *level = LogLevel::kError;
-  else return false;
+  if (t == "debug")
+    *level = LogLevel::kDebug;
+  else if (t == "info")
+    *level = LogLevel::kInfo;
+  else if (t == "warning" || t == "warn")
+    *level = LogLevel::kWarning;
+  else if (t == "error")
+    *level = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 

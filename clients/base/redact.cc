@@ -17,7 +17,8 @@ std::string RedactPhoneNumber(absl::string_view number) {
 
 std::string RedactToken(absl::string_view token) {
   constexpr size_t kKeepTail = 4;
-  if (token.size() <= 2 * kKeepTail) return absl::StrCat("…(", token.size(), ")");
+  if (token.size() <= 2 * kKeepTail)
+    return absl::StrCat("…(", token.size(), ")");
   return absl::StrCat("…(", token.size(), ")",
                       token.substr(token.size() - kKeepTail));
 }

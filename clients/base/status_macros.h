@@ -9,16 +9,16 @@
 #define CALLPUSH_MACROS_CONCAT_INNER_(x, y) x##y
 #define CALLPUSH_MACROS_CONCAT_(x, y) CALLPUSH_MACROS_CONCAT_INNER_(x, y)
 
-#define RETURN_IF_ERROR(expr)                  \
-  do {                                         \
-    ::absl::Status _callpush_status = (expr);  \
-    if (!_callpush_status.ok()) {              \
-      return _callpush_status;                 \
-    }                                          \
+#define RETURN_IF_ERROR(expr)                 \
+  do {                                        \
+    ::absl::Status _callpush_status = (expr); \
+    if (!_callpush_status.ok()) {             \
+      return _callpush_status;                \
+    }                                         \
   } while (0)
 
-#define ASSIGN_OR_RETURN(lhs, rexpr)                                        \
-  CALLPUSH_ASSIGN_OR_RETURN_IMPL_(                                          \
+#define ASSIGN_OR_RETURN(lhs, rexpr) \
+  CALLPUSH_ASSIGN_OR_RETURN_IMPL_(   \
       CALLPUSH_MACROS_CONCAT_(_callpush_statusor_, __LINE__), lhs, rexpr)
 
 #define CALLPUSH_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \

@@ -50,8 +50,8 @@ absl::StatusOr<MigrationReport> Migrate(
         tx.commit();
       } catch (const pqxx::sql_error& e) {
         // Migrations are our own SQL: their error text holds no user data.
-        return absl::InternalError(absl::StrCat("migration ", m.version, " (",
-                                                m.name, ") failed: ", e.what()));
+        return absl::InternalError(absl::StrCat(
+            "migration ", m.version, " (", m.name, ") failed: ", e.what()));
       }
       Log(LogLevel::kInfo, "migration applied",
           {{"version", std::to_string(m.version)}, {"name", m.name}});
@@ -70,9 +70,8 @@ absl::StatusOr<MigrationReport> Migrate(
   } catch (const std::exception& e) {
     PgError error = PgErrorFromException(e);
     if (error.connection_lost) {
-      return absl::UnavailableError(
-          absl::StrCat("migrate: cannot reach the database: ",
-                       error.status.message()));
+      return absl::UnavailableError(absl::StrCat(
+          "migrate: cannot reach the database: ", error.status.message()));
     }
     return error.status;
   }

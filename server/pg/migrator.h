@@ -21,8 +21,8 @@ struct MigrationReport {
 // UNAVAILABLE when the database cannot be reached; INTERNAL when a migration
 // fails (nothing of that migration is kept). A database newer than
 // `migrations` is left alone (a rolling upgrade) and reported.
-absl::StatusOr<MigrationReport> Migrate(const std::string& conninfo,
-                                        const std::vector<Migration>& migrations);
+absl::StatusOr<MigrationReport> Migrate(
+    const std::string& conninfo, const std::vector<Migration>& migrations);
 
 }  // namespace callpush
 

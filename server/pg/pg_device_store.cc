@@ -51,10 +51,11 @@ void PgDeviceStore::ListCallableDevices(
     StoreCallback<std::vector<std::string>> done) {
   pool_.Run<std::vector<std::string>>(
       deadline,
-      [mobile_number](pqxx::connection& c)
-          -> absl::StatusOr<std::vector<std::string>> {
+      [mobile_number](
+          pqxx::connection& c) -> absl::StatusOr<std::vector<std::string>> {
         pqxx::nontransaction tx(c);
-        pqxx::result r = tx.exec_prepared(sql::kListCallableDevices, mobile_number);
+        pqxx::result r =
+            tx.exec_prepared(sql::kListCallableDevices, mobile_number);
         std::vector<std::string> ids;
         ids.reserve(r.size());
         for (const auto& row : r) ids.push_back(row[0].as<std::string>());
@@ -177,7 +178,8 @@ void PgDeviceStore::SetInboundCallsAllowed(const std::string& device_id,
                                            StoreCallback<DeviceRecord> done) {
   pool_.Run<DeviceRecord>(
       deadline,
-      [device_id, allowed](pqxx::connection& c) -> absl::StatusOr<DeviceRecord> {
+      [device_id,
+       allowed](pqxx::connection& c) -> absl::StatusOr<DeviceRecord> {
         pqxx::nontransaction tx(c);
         return OneDevice(
             tx.exec_prepared(sql::kSetInboundCalls, device_id, allowed));
@@ -190,8 +192,8 @@ void PgDeviceStore::SetPatientActive(const std::string& mobile_number,
                                      StoreCallback<PatientRecord> done) {
   pool_.Run<PatientRecord>(
       deadline,
-      [mobile_number, active](pqxx::connection& c)
-          -> absl::StatusOr<PatientRecord> {
+      [mobile_number,
+       active](pqxx::connection& c) -> absl::StatusOr<PatientRecord> {
         pqxx::nontransaction tx(c);
         pqxx::result r =
             tx.exec_prepared(sql::kSetPatientActive, mobile_number, active);
@@ -214,7 +216,8 @@ void PgDeviceStore::RemoveDevice(const std::string& device_id,
       [device_id](pqxx::connection& c) -> absl::StatusOr<bool> {
         pqxx::nontransaction tx(c);
         pqxx::result r = tx.exec_prepared(sql::kRemoveDevice, device_id);
-        if (r.affected_rows() == 0) return absl::NotFoundError("device not found");
+        if (r.affected_rows() == 0)
+          return absl::NotFoundError("device not found");
         return true;
       },
       [done = std::move(done)](absl::StatusOr<bool> r) mutable {
@@ -227,8 +230,8 @@ void PgDeviceStore::ListDevices(const std::string& mobile_number,
                                 StoreCallback<std::vector<DeviceRecord>> done) {
   pool_.Run<std::vector<DeviceRecord>>(
       deadline,
-      [mobile_number](pqxx::connection& c)
-          -> absl::StatusOr<std::vector<DeviceRecord>> {
+      [mobile_number](
+          pqxx::connection& c) -> absl::StatusOr<std::vector<DeviceRecord>> {
         pqxx::nontransaction tx(c);
         pqxx::result r = tx.exec_prepared(sql::kListDevices, mobile_number);
         std::vector<DeviceRecord> devices;
@@ -243,8 +246,8 @@ void PgDeviceStore::ListCallPushes(
     StoreCallback<std::vector<PushAttempt>> done) {
   pool_.Run<std::vector<PushAttempt>>(
       deadline,
-      [call_id](pqxx::connection& c)
-          -> absl::StatusOr<std::vector<PushAttempt>> {
+      [call_id](
+          pqxx::connection& c) -> absl::StatusOr<std::vector<PushAttempt>> {
         pqxx::nontransaction tx(c);
         pqxx::result r = tx.exec_prepared(sql::kListCallPushes, call_id);
         std::vector<PushAttempt> out;

@@ -14,9 +14,9 @@ class PgDeviceStore final : public DeviceStore {
   // `pool` must have been built with sql::AllStatements() and outlive this.
   explicit PgDeviceStore(PgPool& pool);
 
-  void ListCallableDevices(const std::string& mobile_number,
-                           absl::Time deadline,
-                           StoreCallback<std::vector<std::string>> done) override;
+  void ListCallableDevices(
+      const std::string& mobile_number, absl::Time deadline,
+      StoreCallback<std::vector<std::string>> done) override;
   void GetDevice(const std::string& device_id, absl::Time deadline,
                  StoreCallback<DeviceRecord> done) override;
   void ClaimCall(const std::string& call_id, const std::string& device_id,

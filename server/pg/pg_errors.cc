@@ -20,7 +20,8 @@ PgError PgErrorFromException(const std::exception& e) {
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     std::string state = sql->sqlstate();
-    std::string where = absl::StrCat("(SQLSTATE ", state.empty() ? "?" : state, ")");
+    std::string where =
+        absl::StrCat("(SQLSTATE ", state.empty() ? "?" : state, ")");
     if (state == "57014") {  // query_canceled: statement_timeout
       return {absl::DeadlineExceededError(
                   absl::StrCat("database query timed out ", where)),
@@ -29,9 +30,9 @@ PgError PgErrorFromException(const std::exception& e) {
     // 08: connection exceptions; 57P01-03: admin/crash shutdown, cannot
     // connect now (starting up or shutting down).
     if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
-      return {absl::UnavailableError(
-                  absl::StrCat("database unavailable ", where)),
-              true};
+      return {
+          absl::UnavailableError(absl::StrCat("database unavailable ", where)),
+          true};
     }
     // 40001 serialization failure, 40P01 deadlock, 53 insufficient
     // resources, 55P03 lock not available: retry later.

@@ -169,8 +169,9 @@ absl::Status PgPool::EnsureConnected(Worker* w) {
     auto conn = std::make_unique<pqxx::connection>(conninfo_);
     {
       pqxx::nontransaction tx(*conn);
-      tx.exec(absl::StrCat("SET statement_timeout = ",
-                           absl::ToInt64Milliseconds(options_.statement_timeout)));
+      tx.exec(
+          absl::StrCat("SET statement_timeout = ",
+                       absl::ToInt64Milliseconds(options_.statement_timeout)));
     }
     for (const auto& [name, sql] : options_.statements) {
       conn->prepare(name, sql);
@@ -182,9 +183,8 @@ absl::Status PgPool::EnsureConnected(Worker* w) {
   } catch (const std::exception& e) {
     PgError error = PgErrorFromException(e);
     // A failed connect is always "unavailable", whatever libpq called it.
-    w->last_connect_error = absl::UnavailableError(
-        absl::StrCat("database unavailable: cannot connect (",
-                     error.status.message(), ")"));
+    w->last_connect_error = absl::UnavailableError(absl::StrCat(
+        "database unavailable: cannot connect (", error.status.message(), ")"));
     Log(LogLevel::kWarning, "database connect failed",
         {{"error", std::string(error.status.message())}});
     return w->last_connect_error;

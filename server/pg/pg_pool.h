@@ -13,12 +13,11 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <pqxx/connection>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
@@ -27,7 +26,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
-
 
 namespace callpush {
 

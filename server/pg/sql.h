@@ -13,7 +13,7 @@ namespace callpush::sql {
 #define CALLPUSH_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 // Columns of a device joined with its patient: d = devices, p = patients.
-#define CALLPUSH_DEVICE_COLUMNS                                             \
+#define CALLPUSH_DEVICE_COLUMNS \
   "d.id::text, d.patient_id::text, p.mobile_number, p.active, d.platform, " \
   "d.app, coalesce(d.environment, ''), d.voip_token, d.push_token, "        \
   "d.inbound_calls_allowed, " CALLPUSH_US("d.token_updated_at") ", "       \
@@ -69,7 +69,8 @@ inline constexpr char kInvalidateTokenSql[] =
     "push_token = CASE WHEN push_token = $2 THEN NULL ELSE push_token END, "
     "token_updated_at = now(), updated_at = now() "
     "WHERE id = $1::uuid AND (voip_token = $2 OR push_token = $2) "
-    "AND ($3::bigint < 0 OR token_updated_at <= to_timestamp($3::bigint / 1000000.0))";
+    "AND ($3::bigint < 0 OR token_updated_at <= to_timestamp($3::bigint / "
+    "1000000.0))";
 
 // $1 mobile number -> patient id.
 inline constexpr char kUpsertPatient[] = "upsert_patient";
@@ -112,8 +113,8 @@ inline constexpr char kSetInboundCallsSql[] =
 inline constexpr char kSetPatientActive[] = "set_patient_active";
 inline constexpr char kSetPatientActiveSql[] =
     "UPDATE patients SET active = $2, updated_at = now() "
-    "WHERE mobile_number = $1 RETURNING id::text, mobile_number, active, "
-    CALLPUSH_US("created_at") ", " CALLPUSH_US("updated_at");
+    "WHERE mobile_number = $1 RETURNING id::text, mobile_number, "
+    "active, " CALLPUSH_US("created_at") ", " CALLPUSH_US("updated_at");
 
 inline constexpr char kRemoveDevice[] = "remove_device";
 inline constexpr char kRemoveDeviceSql[] =
@@ -123,13 +124,14 @@ inline constexpr char kListCallPushes[] = "list_call_pushes";
 inline constexpr char kListCallPushesSql[] =
     "SELECT id, call_id, device_id::text, kind, reason, provider, outcome, "
     "provider_status, provider_reason, provider_id, latency_us, "
-    "token_invalidated, " CALLPUSH_US("created_at")
-    " FROM call_pushes WHERE call_id = $1 ORDER BY id";
+    "token_invalidated, " CALLPUSH_US(
+        "created_at") " FROM call_pushes WHERE call_id = $1 ORDER BY id";
 
 // $1 before (us).
 inline constexpr char kPrunePushes[] = "prune_pushes";
 inline constexpr char kPrunePushesSql[] =
-    "DELETE FROM call_pushes WHERE created_at < to_timestamp($1::bigint / 1000000.0)";
+    "DELETE FROM call_pushes WHERE created_at < to_timestamp($1::bigint / "
+    "1000000.0)";
 
 inline constexpr char kPing[] = "ping";
 inline constexpr char kPingSql[] = "SELECT 1";

@@ -54,8 +54,8 @@ class CallFlowTest : public ::testing::Test {
     coordinator_ = std::make_unique<CallCoordinator>(
         *store_, pusher_, SystemClock::Get(),
         CallCoordinatorOptions{absl::Seconds(60)});
-    calls_ = std::make_unique<CallServiceImpl>(*coordinator_, SystemClock::Get(),
-                                               absl::Seconds(2));
+    calls_ = std::make_unique<CallServiceImpl>(
+        *coordinator_, SystemClock::Get(), absl::Seconds(2));
     devices_ = std::make_unique<DeviceServiceImpl>(*store_, SystemClock::Get(),
                                                    absl::Seconds(2));
     grpc::ServerBuilder builder;
@@ -195,7 +195,8 @@ TEST_F(CallFlowTest, ConcurrentDuplicateCallsPushOnce) {
 }
 
 TEST_F(CallFlowTest, DeadTokenIsClearedInTheDatabase) {
-  v1::Device ios = Register("+447911123125", v1::PLATFORM_IOS, kIosVoip, kIosPush);
+  v1::Device ios =
+      Register("+447911123125", v1::PLATFORM_IOS, kIosVoip, kIosPush);
   PushResult dead;
   dead.outcome = PushResult::Outcome::kRejected;
   dead.http_status = 410;
@@ -203,7 +204,8 @@ TEST_F(CallFlowTest, DeadTokenIsClearedInTheDatabase) {
   dead.dead_token = true;
   dead.token_invalidated_at = absl::Now();
   pusher_.SetResult(kIosVoip, dead);
-  EXPECT_THAT(Call(ios.id(), "dead-1"), GrpcStatusIs(grpc::StatusCode::NOT_FOUND));
+  EXPECT_THAT(Call(ios.id(), "dead-1"),
+              GrpcStatusIs(grpc::StatusCode::NOT_FOUND));
   v1::Device after = Get(ios.id());
   EXPECT_FALSE(after.has_voip_token());
   EXPECT_TRUE(after.has_push_token());
@@ -232,7 +234,8 @@ TEST_F(CallFlowTest, DeadTokenIsClearedInTheDatabase) {
 }
 
 TEST_F(CallFlowTest, SettingsChangeWhatIsCallable) {
-  v1::Device ios = Register("+447911123126", v1::PLATFORM_IOS, kIosVoip, kIosPush);
+  v1::Device ios =
+      Register("+447911123126", v1::PLATFORM_IOS, kIosVoip, kIosPush);
   {
     v1::SetInboundCallsAllowedRequest req;
     req.set_device_id(ios.id());

@@ -52,8 +52,8 @@ class PgOutageTest : public ::testing::Test {
     store_ = std::make_unique<PgDeviceStore>(*pool_);
     coordinator_ = std::make_unique<CallCoordinator>(
         *store_, pusher_, SystemClock::Get(), CallCoordinatorOptions{});
-    calls_ = std::make_unique<CallServiceImpl>(*coordinator_, SystemClock::Get(),
-                                               absl::Seconds(2));
+    calls_ = std::make_unique<CallServiceImpl>(
+        *coordinator_, SystemClock::Get(), absl::Seconds(2));
     devices_ = std::make_unique<DeviceServiceImpl>(*store_, SystemClock::Get(),
                                                    absl::Seconds(2));
     grpc::EnableDefaultHealthCheckService(true);
@@ -80,7 +80,8 @@ class PgOutageTest : public ::testing::Test {
     v1::ListCallableDevicesRequest req;
     req.set_mobile_number(kNumber);
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(1));
     return call_stub_->ListCallableDevices(&ctx, req, out);
   }
 
@@ -91,7 +92,8 @@ class PgOutageTest : public ::testing::Test {
     req.set_caller_name("x");
     v1::CallResponse resp;
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(1));
     return call_stub_->Call(&ctx, req, &resp);
   }
 
@@ -205,10 +207,12 @@ TEST_F(PgOutageTest, RestartWhileConnectedDropsNoAnswerIntoNotFound) {
     grpc::Status s = List(&out);
     if (s.ok()) {
       ++ok;
-      EXPECT_EQ(out.devices_size(), 1) << "a stale connection must not read as []";
+      EXPECT_EQ(out.devices_size(), 1)
+          << "a stale connection must not read as []";
     } else {
       ++unavailable;
-      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE)
+          << s.error_message();
     }
   }
   // At most one failed request per worker whose connection died.

@@ -27,7 +27,8 @@ using ::callpush::testing::SharedPgUrl;
 using ::callpush::testing::Subprocess;
 using ::testing::HasSubstr;
 
-const std::string kServer = absl::StrCat(CALLPUSH_BINARY_DIR, "/server/callpush-server");
+const std::string kServer =
+    absl::StrCat(CALLPUSH_BINARY_DIR, "/server/callpush-server");
 constexpr int kServing = 1;
 
 class ServerProcessTest : public ::testing::Test {
@@ -42,10 +43,9 @@ class ServerProcessTest : public ::testing::Test {
 
   // Starts the server on a free port; answers a channel to it.
   std::shared_ptr<grpc::Channel> StartServer() {
-    auto child = Subprocess::Start(
-        {kServer, "--grpc_address=127.0.0.1:0",
-         absl::StrCat("--database_url=", db_->url()), "--db_workers=2",
-         "--shutdown_grace=1s"});
+    auto child = Subprocess::Start({kServer, "--grpc_address=127.0.0.1:0",
+                                    absl::StrCat("--database_url=", db_->url()),
+                                    "--db_workers=2", "--shutdown_grace=1s"});
     EXPECT_TRUE(child.ok()) << child.status();
     server_ = *std::move(child);
     auto addr = server_->WaitForLine("callpush-server listening grpc=",
@@ -64,7 +64,8 @@ class ServerProcessTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(20));
     }
     FAIL() << "server never became SERVING: "
-           << (health.ok() ? absl::StrCat(*health) : health.status().ToString());
+           << (health.ok() ? absl::StrCat(*health)
+                           : health.status().ToString());
   }
 
   std::unique_ptr<ScratchDatabase> db_;

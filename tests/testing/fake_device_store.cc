@@ -70,7 +70,8 @@ void FakeDeviceStore::SetActive(const std::string& mobile_number, bool active) {
   patients_[PatientFor(mobile_number)].active = active;
 }
 
-std::optional<DeviceRecord> FakeDeviceStore::Device(const std::string& id) const {
+std::optional<DeviceRecord> FakeDeviceStore::Device(
+    const std::string& id) const {
   absl::MutexLock lock(&mu_);
   auto it = devices_.find(id);
   if (it == devices_.end()) return std::nullopt;
@@ -238,7 +239,8 @@ void FakeDeviceStore::RegisterDevice(const DeviceRegistration& r,
     };
     set_token(r.voip_token, d.voip_token);
     set_token(r.push_token, d.push_token);
-    if (r.inbound_calls_allowed) d.inbound_calls_allowed = *r.inbound_calls_allowed;
+    if (r.inbound_calls_allowed)
+      d.inbound_calls_allowed = *r.inbound_calls_allowed;
     d.updated_at = now;
     out = Joined(d);
   }
@@ -293,9 +295,9 @@ void FakeDeviceStore::RemoveDevice(const std::string& device_id,
   done(erased ? absl::OkStatus() : absl::NotFoundError("device not found"));
 }
 
-void FakeDeviceStore::ListDevices(const std::string& mobile_number,
-                                  absl::Time deadline,
-                                  StoreCallback<std::vector<DeviceRecord>> done) {
+void FakeDeviceStore::ListDevices(
+    const std::string& mobile_number, absl::Time deadline,
+    StoreCallback<std::vector<DeviceRecord>> done) {
   if (absl::Status s = Check(deadline); !s.ok()) return done(s);
   std::vector<DeviceRecord> out;
   {

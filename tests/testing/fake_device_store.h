@@ -31,9 +31,9 @@ class FakeDeviceStore final : public DeviceStore {
   std::optional<DeviceRecord> Device(const std::string& id) const;
   std::vector<PushAttempt> Attempts() const;
 
-  void ListCallableDevices(const std::string& mobile_number,
-                           absl::Time deadline,
-                           StoreCallback<std::vector<std::string>> done) override;
+  void ListCallableDevices(
+      const std::string& mobile_number, absl::Time deadline,
+      StoreCallback<std::vector<std::string>> done) override;
   void GetDevice(const std::string& device_id, absl::Time deadline,
                  StoreCallback<DeviceRecord> done) override;
   void ClaimCall(const std::string& call_id, const std::string& device_id,

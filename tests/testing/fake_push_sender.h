@@ -56,7 +56,8 @@ class FakePushSender final : public PushSender {
   }
   // Answers every held push and stops holding.
   void Release() {
-    std::vector<std::pair<absl::AnyInvocable<void(PushResult)>, PushResult>> held;
+    std::vector<std::pair<absl::AnyInvocable<void(PushResult)>, PushResult>>
+        held;
     {
       absl::MutexLock lock(&mu_);
       hold_ = false;

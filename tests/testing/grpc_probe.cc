@@ -37,8 +37,8 @@ std::string FromBuffer(const grpc::ByteBuffer& buffer) {
 bool Next(grpc::CompletionQueue& cq) {
   void* tag;
   bool ok = false;
-  auto r = cq.AsyncNext(&tag, &ok,
-                        std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auto r = cq.AsyncNext(
+      &tag, &ok, std::chrono::system_clock::now() + std::chrono::seconds(5));
   return r == grpc::CompletionQueue::GOT_EVENT && ok;
 }
 
@@ -51,8 +51,8 @@ absl::StatusOr<int> HealthCheck(std::shared_ptr<grpc::Channel> channel,
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
   grpc::CompletionQueue cq;
   grpc::ByteBuffer request = ToBuffer(Field(1, service));
-  auto reader = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check",
-                                      request, &cq);
+  auto reader =
+      stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
   reader->StartCall();
   grpc::ByteBuffer response;
   grpc::Status status;

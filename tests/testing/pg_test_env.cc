@@ -32,14 +32,15 @@ absl::StatusOr<std::string> RunCommand(const std::string& command) {
   while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
   int rc = pclose(pipe);
   if (rc != 0) {
-    return absl::InternalError(absl::StrCat("`", command, "` exited ",
-                                            WEXITSTATUS(rc), ": ", out));
+    return absl::InternalError(
+        absl::StrCat("`", command, "` exited ", WEXITSTATUS(rc), ": ", out));
   }
   return out;
 }
 
 absl::StatusOr<std::string> SharedPgUrl() {
-  if (const char* url = std::getenv("CALLPUSH_TEST_DATABASE_URL"); url && *url) {
+  if (const char* url = std::getenv("CALLPUSH_TEST_DATABASE_URL");
+      url && *url) {
     return std::string(url);
   }
   const char* env_file = std::getenv("CALLPUSH_TEST_PG_ENV");

@@ -14,8 +14,8 @@
 namespace callpush::testing {
 namespace {
 
-absl::StatusOr<std::pair<pid_t, int>> Spawn(const std::vector<std::string>& argv,
-                                            bool merge_stderr) {
+absl::StatusOr<std::pair<pid_t, int>> Spawn(
+    const std::vector<std::string>& argv, bool merge_stderr) {
   int fds[2];
   if (pipe(fds) != 0) return absl::InternalError("pipe failed");
   pid_t pid = fork();
@@ -117,7 +117,8 @@ absl::StatusOr<RunResult> RunProgram(const std::vector<std::string>& argv,
   char buf[4096];
   for (;;) {
     pollfd p{spawned->second, POLLIN, 0};
-    int left = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    int left =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
     if (left <= 0) return absl::DeadlineExceededError("program timed out");
     if (poll(&p, 1, left) <= 0) continue;
     ssize_t n = read(spawned->second, buf, sizeof(buf));

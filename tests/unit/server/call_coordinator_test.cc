@@ -136,9 +136,9 @@ TEST_F(CallCoordinatorTest, NoVoipTokenIsNotFoundForCall) {
 
 TEST_F(CallCoordinatorTest, RefusedInboundCallsIsPermissionDenied) {
   DeviceRecord d = Ios(/*inbound=*/false);
-  EXPECT_THAT(Call(d.id), ::testing::Optional(StatusIs(
-                              absl::StatusCode::kPermissionDenied,
-                              "device rejected inbound call")));
+  EXPECT_THAT(Call(d.id),
+              ::testing::Optional(StatusIs(absl::StatusCode::kPermissionDenied,
+                                           "device rejected inbound call")));
   EXPECT_THAT(pusher_.sent(), IsEmpty());
   EXPECT_THAT(store_.Attempts(), IsEmpty());
 }
@@ -161,8 +161,9 @@ TEST_F(CallCoordinatorTest, RepeatWhileFirstInFlightIsAborted) {
   pusher_.Hold();
   std::optional<absl::Status> first = Call(d.id);
   EXPECT_EQ(first, std::nullopt);
-  EXPECT_THAT(Call(d.id), ::testing::Optional(StatusIs(
-                              absl::StatusCode::kAborted, HasSubstr("in flight"))));
+  EXPECT_THAT(Call(d.id),
+              ::testing::Optional(StatusIs(absl::StatusCode::kAborted,
+                                           HasSubstr("in flight"))));
   pusher_.Release();
   EXPECT_THAT(pusher_.sent(), SizeIs(1));
   EXPECT_THAT(Call(d.id), ::testing::Optional(IsOk()));
@@ -175,9 +176,9 @@ TEST_F(CallCoordinatorTest, FailedPushCanBeRetried) {
   failed.outcome = PushResult::Outcome::kFailed;
   failed.reason = "connection reset";
   pusher_.SetResult(kVoip, failed);
-  EXPECT_THAT(Call(d.id), ::testing::Optional(StatusIs(
-                              absl::StatusCode::kUnavailable,
-                              HasSubstr("connection reset"))));
+  EXPECT_THAT(Call(d.id),
+              ::testing::Optional(StatusIs(absl::StatusCode::kUnavailable,
+                                           HasSubstr("connection reset"))));
   PushResult ok;
   ok.outcome = PushResult::Outcome::kAccepted;
   pusher_.SetResult(kVoip, ok);
@@ -243,9 +244,9 @@ TEST_F(CallCoordinatorTest, PermanentRejectionIsUnavailableAndKeepsToken) {
   rejected.http_status = 400;
   rejected.reason = "TopicDisallowed";
   pusher_.SetResult(kVoip, rejected);
-  EXPECT_THAT(Call(d.id), ::testing::Optional(StatusIs(
-                              absl::StatusCode::kUnavailable,
-                              HasSubstr("TopicDisallowed"))));
+  EXPECT_THAT(Call(d.id),
+              ::testing::Optional(StatusIs(absl::StatusCode::kUnavailable,
+                                           HasSubstr("TopicDisallowed"))));
   EXPECT_EQ(store_.Device(d.id)->voip_token, kVoip);
 }
 
@@ -277,7 +278,8 @@ TEST_F(CallCoordinatorTest, ListsOnlyCallableDevicesInOrder) {
   DeviceRecord a = Ios();
   store_.AddDevice(kNumber, Platform::kIos, kVoip, kPush, /*inbound=*/false);
   store_.AddDevice(kNumber, Platform::kAndroid, std::nullopt, "fcm1");
-  DeviceRecord b = store_.AddDevice(kNumber, Platform::kAndroid, "fcm2", "fcm2");
+  DeviceRecord b =
+      store_.AddDevice(kNumber, Platform::kAndroid, "fcm2", "fcm2");
   store_.AddDevice("+447777000000", Platform::kIos, kVoip, kPush);
   EXPECT_THAT(Callable(), IsOkAndHolds(ElementsAre(a.id, b.id)));
 }
@@ -302,8 +304,8 @@ TEST_F(CallCoordinatorTest, UpdateFallsBackToVoipToken) {
 }
 
 TEST_F(CallCoordinatorTest, UpdateAndCancelNeedSomeToken) {
-  DeviceRecord d = store_.AddDevice(kNumber, Platform::kIos, std::nullopt,
-                                    std::nullopt);
+  DeviceRecord d =
+      store_.AddDevice(kNumber, Platform::kIos, std::nullopt, std::nullopt);
   EXPECT_THAT(Update(d.id),
               ::testing::Optional(StatusIs(absl::StatusCode::kNotFound)));
   EXPECT_THAT(Cancel(d.id, "cancelled"),

@@ -1,12 +1,11 @@
 // CallService over a real in-process gRPC channel, backed by fakes: what a
 // gRPC client sees (status codes, messages naming fields, deadlines).
-#include "server/call_service_impl.h"
-
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "callpush/v1/call_service.grpc.pb.h"
+#include "server/call_service_impl.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/fake_device_store.h"
 #include "tests/testing/fake_push_sender.h"
@@ -49,7 +48,8 @@ class CallServiceTest : public ::testing::Test {
     if (caller_name) req.set_caller_name(*caller_name);
     v1::CallResponse resp;
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(5));
     return stub_->Call(&ctx, req, &resp);
   }
 
@@ -83,8 +83,9 @@ TEST_F(CallServiceTest, ListCallableDevicesEmptyForUnknownNumber) {
 }
 
 TEST_F(CallServiceTest, ListCallableDevicesRejectsNonE164) {
-  for (const char* bad : {"", "07777123456", "+44 7777 123456", "+4407777123456",
-                          "abc", "+447777123456'; DROP TABLE devices;--"}) {
+  for (const char* bad :
+       {"", "07777123456", "+44 7777 123456", "+4407777123456", "abc",
+        "+447777123456'; DROP TABLE devices;--"}) {
     v1::ListCallableDevicesRequest req;
     req.set_mobile_number(bad);
     v1::ListCallableDevicesResponse resp;
@@ -142,23 +143,24 @@ TEST_F(CallServiceTest, CallerNameIsRequiredButMayBeEmpty) {
 
 TEST_F(CallServiceTest, MalformedFieldsAreNamed) {
   DeviceRecord d = store_.AddDevice(kNumber, Platform::kIos, "aa", "bb");
-  EXPECT_THAT(Call("not-a-uuid", "c1", "x"),
-              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                           HasSubstr("deviceId")));
-  EXPECT_THAT(Call("", "c1", "x"), GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                                                HasSubstr("deviceId")));
-  EXPECT_THAT(Call(d.id, "", "x"),
-              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                           HasSubstr("callId")));
-  EXPECT_THAT(Call(d.id, std::string(513, 'a'), "x"),
-              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                           HasSubstr("callId")));
+  EXPECT_THAT(
+      Call("not-a-uuid", "c1", "x"),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("deviceId")));
+  EXPECT_THAT(
+      Call("", "c1", "x"),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("deviceId")));
+  EXPECT_THAT(
+      Call(d.id, "", "x"),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("callId")));
+  EXPECT_THAT(
+      Call(d.id, std::string(513, 'a'), "x"),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("callId")));
   EXPECT_THAT(Call(d.id, "c1", std::string(513, 'n')),
               GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
                            HasSubstr("callerName")));
-  EXPECT_THAT(Call(d.id, "c1\r\nX: y", "x"),
-              GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                           HasSubstr("callId")));
+  EXPECT_THAT(
+      Call(d.id, "c1\r\nX: y", "x"),
+      GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("callId")));
   EXPECT_THAT(pusher_.sent(), IsEmpty());
 }
 
@@ -190,9 +192,9 @@ TEST_F(CallServiceTest, UpdateAndCancelValidateAndPush) {
     req.set_reason(reason);
     v1::CancelCallResponse resp;
     grpc::ClientContext ctx;
-    EXPECT_THAT(stub_->CancelCall(&ctx, req, &resp),
-                GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT,
-                             HasSubstr("reason")))
+    EXPECT_THAT(
+        stub_->CancelCall(&ctx, req, &resp),
+        GrpcStatusIs(grpc::StatusCode::INVALID_ARGUMENT, HasSubstr("reason")))
         << reason;
   }
   for (const char* reason : {"cancelled", "answered_elsewhere"}) {
@@ -217,12 +219,14 @@ TEST_F(CallServiceTest, ClientDeadlineBoundsThePush) {
   req.set_caller_name("x");
   v1::CallResponse resp;
   grpc::ClientContext ctx;
-  auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(1500);
+  auto deadline =
+      std::chrono::system_clock::now() + std::chrono::milliseconds(1500);
   ctx.set_deadline(deadline);
   ASSERT_TRUE(stub_->Call(&ctx, req, &resp).ok());
   ASSERT_THAT(pusher_.sent(), SizeIs(1));
   // gRPC carries the deadline as a timeout, so allow transit rounding.
-  EXPECT_LE(absl::AbsDuration(pusher_.sent()[0].deadline - absl::FromChrono(deadline)),
+  EXPECT_LE(absl::AbsDuration(pusher_.sent()[0].deadline -
+                              absl::FromChrono(deadline)),
             absl::Milliseconds(50));
 }
 
