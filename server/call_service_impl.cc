@@ -46,20 +46,31 @@ grpc::ServerUnaryReactor* CallServiceImpl::ListCallableDevices(
     const v1::ListCallableDevicesRequest* request,
     v1::ListCallableDevicesResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::Status valid = ValidateE164("mobileNumber", request->mobile_number());
+  absl::Status valid =
+      ValidateE164Shape("mobileNumber", request->mobile_number());
   if (!valid.ok()) {
     Finish(reactor, valid);
     return reactor;
   }
   coordinator_.ListCallableDevices(
       request->mobile_number(), Deadline(ctx),
-      [reactor, response](absl::StatusOr<std::vector<std::string>> ids) {
-        if (ids.ok()) {
-          for (std::string& id : *ids) {
-            response->add_devices()->set_id(std::move(id));
-          }
+      [reactor, request,
+       response](absl::StatusOr<std::vector<std::string>> ids) {
+        if (!ids.ok()) {
+          Finish(reactor, ids.status());
+          return;
         }
-        Finish(reactor, ids.status());
+        if (ids->empty()) {
+          // Only here can a non-canonical number change the answer (to 400
+          // instead of []); see ValidateE164Shape.
+          Finish(reactor,
+                 ValidateE164("mobileNumber", request->mobile_number()));
+          return;
+        }
+        for (std::string& id : *ids) {
+          response->add_devices()->set_id(std::move(id));
+        }
+        Finish(reactor, absl::OkStatus());
       });
   return reactor;
 }

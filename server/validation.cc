@@ -11,6 +11,9 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
+constexpr char kNotE164[] =
+    "must be a phone number in E.164 format, for example +447777123456";
+
 bool HasControlChars(absl::string_view s) {
   for (unsigned char c : s) {
     if (c < 0x20 || c == 0x7f) return true;
@@ -59,18 +62,22 @@ bool IsValidUtf8(absl::string_view s) {
 
 }  // namespace
 
-absl::Status ValidateE164(absl::string_view field, absl::string_view number) {
+absl::Status ValidateE164Shape(absl::string_view field,
+                               absl::string_view number) {
   if (number.empty()) return Invalid(field, "is required");
   bool shape = number.size() >= 3 && number.size() <= 16 && number[0] == '+' &&
                number[1] != '0';
   for (size_t i = 1; shape && i < number.size(); ++i) {
     shape = absl::ascii_isdigit(static_cast<unsigned char>(number[i]));
   }
-  if (!shape || !IsCanonicalE164(number)) {
-    return Invalid(field,
-                   "must be a phone number in E.164 format, for example "
-                   "+447777123456");
-  }
+  if (!shape) return Invalid(field, kNotE164);
+  return absl::OkStatus();
+}
+
+absl::Status ValidateE164(absl::string_view field, absl::string_view number) {
+  absl::Status shape = ValidateE164Shape(field, number);
+  if (!shape.ok()) return shape;
+  if (!IsCanonicalE164(number)) return Invalid(field, kNotE164);
   return absl::OkStatus();
 }
 

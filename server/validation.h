@@ -21,6 +21,13 @@ inline constexpr size_t kMaxAppBytes = 64;
 // exactly as libphonenumber formats it). It is never reformatted.
 absl::Status ValidateE164(absl::string_view field, absl::string_view number);
 
+// Only the cheap part of ValidateE164: "+", then 2 to 15 digits, no leading
+// 0. Stored numbers are canonical, so a lookup that passes this but is not
+// canonical can only find nothing; ListCallableDevices runs the full
+// (libphonenumber, ICU regex) check only when its answer is empty.
+absl::Status ValidateE164Shape(absl::string_view field,
+                               absl::string_view number);
+
 // A canonical 8-4-4-4-12 hex UUID; answers it in lower case.
 absl::StatusOr<std::string> CanonicalUuid(absl::string_view field,
                                           absl::string_view value);

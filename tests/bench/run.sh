@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# ListCallableDevices over gRPC next to pgbench -S on the same private
+# Postgres, in one run on this machine; prints a markdown table and writes it
+# to tests/bench/results/latest.md. See README.md here.
+#
+#   tests/bench/run.sh [BUILD_DIR]
+#
+# Environment (all optional):
+#   BUILD_DIR      build directory (default: $repo/build; an argument wins)
+#   CONCURRENCY    outstanding requests = pgbench clients; a list sweeps
+#                  ("8 32")                                          [16]
+#   DB_WORKERS     callpush-server --db_workers; a list tries each   [8]
+#   DURATION       seconds measured per run                          [15]
+#   WARMUP         seconds of load before each measurement           [3]
+#   CHANNELS       callpush-grpc-load --channels                     [2]
+#   LOAD_FRACTION  fraction of the measured peak for the latency run [0.8]
+#   PATIENTS       seeded patients (1-3 devices each)                [10000]
+#   PGBENCH_SCALE  pgbench -i -s                                     [10]
+#   SKIP_BUILD=1   use the binaries already in BUILD_DIR
+#   KEEP_WORK=1    keep the scratch directory (raw JSON, logs)
+#   OUT            where the table goes    [tests/bench/results/latest.md]
+#
+# Everything it starts (Postgres, callpush-server) is stopped on exit, error
+# or Ctrl-C. Only 127.0.0.1 is used.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${1:-${BUILD_DIR:-$repo/build}}
+concurrency=${CONCURRENCY:-16}
+db_workers=${DB_WORKERS:-8}
+duration=${DURATION:-15}
+warmup=${WARMUP:-3}
+channels=${CHANNELS:-2}
+load_fraction=${LOAD_FRACTION:-0.8}
+patients=${PATIENTS:-10000}
+scale=${PGBENCH_SCALE:-10}
+out=${OUT:-$repo/tests/bench/results/latest.md}
+first_number=447700900000
+
+pg_instance="$repo/tests/pg/pg_instance.sh"
+pgbindir=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+pgbench="$pgbindir/pgbench"
+psql="$pgbindir/psql"
+for tool in "$pgbench" "$psql"; do
+  [[ -x "$tool" ]] || { echo "run.sh: $tool missing (deploy/install-deps.sh installs postgresql-15)" >&2; exit 1; }
+done
+
+log() { echo "[bench $(date +%T)] $*" >&2; }
+
+# --- scratch space and cleanup ------------------------------------------------
+work=$(mktemp -d /tmp/callpush-bench.XXXXXX)
+chmod 755 "$work"  # pg_instance.sh runs Postgres as the postgres user
+pgdir="$work/pg"
+server_pid=""
+child_pid=""
+
+# Runs a command in the background and waits for it, so that a signal runs
+# the trap at once rather than after the command; cleanup() stops it.
+run_child() {
+  "$@" &
+  child_pid=$!
+  local rc=0
+  wait "$child_pid" || rc=$?
+  child_pid=""
+  return "$rc"
+}
+
+stop_server() {
+  [[ -n "$server_pid" ]] || return 0
+  if kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n "$child_pid" ]]; then
+    kill -TERM "$child_pid" 2>/dev/null || true
+    wait "$child_pid" 2>/dev/null || true
+  fi
+  stop_server
+  "$pg_instance" destroy "$pgdir" >/dev/null 2>&1 || true
+  if [[ -n "${KEEP_WORK:-}" ]]; then
+    log "scratch kept in $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+# What is built and measured: the tree as it is now.
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
+[[ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ]] && commit+=" (with uncommitted changes)"
+
+# --- build --------------------------------------------------------------------
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+  if [[ ! -f "$build/CMakeCache.txt" ]]; then
+    log "configuring $build"
+    cmake -S "$repo" -B "$build" -G Ninja >"$work/cmake.log" 2>&1 ||
+      { cat "$work/cmake.log" >&2; exit 1; }
+  fi
+  log "building callpush-server and callpush-grpc-load in $build"
+  cmake --build "$build" --target callpush-server callpush-grpc-load >"$work/build.log" 2>&1 ||
+    { tail -n 50 "$work/build.log" >&2; exit 1; }
+fi
+server_bin="$build/server/callpush-server"
+load_bin="$build/tests/bench/callpush-grpc-load"
+for bin in "$server_bin" "$load_bin"; do
+  [[ -x "$bin" ]] || { echo "run.sh: $bin missing (build it, or unset SKIP_BUILD)" >&2; exit 1; }
+done
+
+# --- Postgres -----------------------------------------------------------------
+# pg_instance.sh is the test instance: fsync, synchronous_commit and
+# full_page_writes are off. Both workloads here only read, so that changes
+# nothing measured; shared_buffers is 128MB, which holds both data sets.
+log "starting a private Postgres in $pgdir"
+pg_url=$(PG_PORT='' "$pg_instance" start "$pgdir")  # a free port
+pg_pid=$(head -n 1 "$pgdir/data/postmaster.pid")
+base_url=${pg_url%/*}
+cp_url="$base_url/callpush"
+pgb_url="$base_url/pgbench"
+"$psql" -q -v ON_ERROR_STOP=1 "$pg_url" -c 'CREATE DATABASE callpush' -c 'CREATE DATABASE pgbench'
+
+log "migrating and seeding $patients patients"
+"$server_bin" migrate --database_url="$cp_url" >"$work/migrate.log" 2>&1 ||
+  { cat "$work/migrate.log" >&2; exit 1; }
+# Numbers +447700900000 + i. Patient n has 1 + n % 3 iOS devices (two on
+# average). The second device of every fifth patient refuses inbound calls,
+# and so does the only device of one patient in 150: those get an empty list.
+"$psql" -q -v ON_ERROR_STOP=1 "$cp_url" <<SQL
+INSERT INTO patients (mobile_number)
+SELECT '+' || ($first_number + i) FROM generate_series(0, $patients - 1) AS i;
+INSERT INTO devices (patient_id, platform, app, environment, voip_token,
+                     push_token, inbound_calls_allowed)
+SELECT p.id, 'ios', 'demo', 'sandbox',
+       encode(sha256(convert_to('voip:' || p.mobile_number || ':' || k, 'UTF8')), 'hex'),
+       encode(sha256(convert_to('push:' || p.mobile_number || ':' || k, 'UTF8')), 'hex'),
+       NOT ((k = 2 AND p.n % 5 = 0) OR (p.n % 3 = 0 AND p.n % 50 = 0))
+FROM (SELECT id, mobile_number, substr(mobile_number, 2)::bigint AS n
+        FROM patients) AS p
+CROSS JOIN LATERAL generate_series(1, 1 + (p.n % 3)::int) AS k;
+VACUUM ANALYZE patients;
+VACUUM ANALYZE devices;
+SQL
+
+log "pgbench -i -s $scale"
+"$pgbench" -i -s "$scale" -q "$pgb_url" >"$work/pgbench-init.log" 2>&1 ||
+  { cat "$work/pgbench-init.log" >&2; exit 1; }
+
+# The server's own query (server/pg/sql.h kListCallableDevicesSql), run by
+# pgbench: what Postgres alone answers for exactly our workload.
+cat >"$work/list_callable_devices.sql" <<SQL
+\set n random($first_number, $first_number + $patients - 1)
+SELECT d.id::text FROM patients p JOIN devices d ON d.patient_id = p.id WHERE p.mobile_number = '+' || :n::text AND p.active AND d.inbound_calls_allowed AND d.voip_token IS NOT NULL ORDER BY d.created_at, d.id;
+SQL
+
+# /proc/PID/stat field N (1-based, as in proc(5)).
+stat_field() {
+  local stat
+  stat=$(cat "/proc/$1/stat")
+  stat=${stat##*) }
+  local fields
+  read -r -a fields <<<"$stat"
+  echo "${fields[$(($2 - 3))]}"
+}
+# CPU seconds of the postmaster's exited (reaped) children: backends of
+# connections that have closed.
+pg_reaped_cpu() {
+  awk -v u="$(stat_field "$pg_pid" 16)" -v s="$(stat_field "$pg_pid" 17)" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.6f\n", (u + s) / hz }'
+}
+
+# run_pgbench NAME C URL ARGS...: writes $work/NAME.json
+run_pgbench() {
+  local name=$1 c=$2 url=$3
+  shift 3
+  local jobs=$((c < 2 ? c : 2))
+  run_child "$pgbench" -n -M prepared -c "$c" -j "$jobs" -T "$warmup" "$@" "$url" >/dev/null 2>&1
+  sleep 0.5
+  local before after
+  before=$(pg_reaped_cpu)
+  # -l: one line per transaction (for percentiles), about 1 µs each.
+  { TIMEFORMAT='%U %S'; time run_child "$pgbench" -n -M prepared -c "$c" -j "$jobs" -T "$duration" \
+      -l --log-prefix="$work/$name.log" "$@" "$url" \
+      >"$work/$name.out" 2>"$work/$name.err"; } 2>"$work/$name.time" ||
+    { cat "$work/$name.err" >&2; exit 1; }
+  sleep 0.5  # let the postmaster reap the backends
+  after=$(pg_reaped_cpu)
+  python3 - "$work/$name.out" "$work/$name.time" "$before" "$after" "$work/$name.log" >"$work/$name.json" <<'PY'
+import glob, json, re, sys
+out = open(sys.argv[1]).read()
+# Per-transaction log lines: client, transaction, latency µs, script, epoch s, µs.
+lat_us = sorted(int(line.split()[2]) for f in glob.glob(sys.argv[5] + ".*")
+                for line in open(f))
+pct = lambda q: lat_us[min(int(q * (len(lat_us) - 1) + 0.5), len(lat_us) - 1)]
+tps = float(re.search(r"tps = ([0-9.]+) \(without initial", out).group(1))
+n = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+failed = re.search(r"number of failed transactions: (\d+)", out)
+lat = float(re.search(r"latency average = ([0-9.]+) ms", out).group(1))
+user, sys_ = (float(x) for x in open(sys.argv[2]).read().split())
+pg_cpu = float(sys.argv[4]) - float(sys.argv[3])
+print(json.dumps({
+    "tps": tps, "transactions": n,
+    "failed": int(failed.group(1)) if failed else 0,
+    "latency_avg_us": lat * 1000,
+    "latency_us": {"p50": pct(0.5), "p99": pct(0.99), "p99.9": pct(0.999)},
+    "client_cpu_us_per_request": (user + sys_) * 1e6 / n,
+    "pg_cpu_us_per_request": pg_cpu * 1e6 / n,
+}))
+PY
+}
+
+start_server() {
+  local w=$1 tag=$2
+  "$server_bin" --grpc_address=127.0.0.1:0 --database_url="$cp_url" \
+    --db_workers="$w" >"$work/server-$tag.out" 2>"$work/server-$tag.err" &
+  server_pid=$!
+  for _ in $(seq 200); do
+    port=$(sed -n 's/^callpush-server listening grpc=127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server-$tag.out")
+    [[ -n "$port" ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "run.sh: callpush-server did not start:" >&2
+  tail -n 20 "$work/server-$tag.err" >&2
+  exit 1
+}
+
+rows=()
+for c in $concurrency; do
+  log "C=$c: pgbench -S -M prepared -c $c -j 2 -T $duration"
+  run_pgbench "pgbench-S-c$c-before" "$c" "$pgb_url" -S
+  log "C=$c: pgbench with the server's own query"
+  run_pgbench "pgbench-query-c$c" "$c" "$cp_url" -f "$work/list_callable_devices.sql"
+  for w in $db_workers; do
+    tag="c$c-w$w"
+    start_server "$w" "$tag"
+    load=("$load_bin" --target="127.0.0.1:$port" --concurrency="$c"
+      --channels="$channels" --warmup="$warmup" --duration="$duration"
+      --numbers="$patients" --first_number="$first_number"
+      --server_pid="$server_pid" --pg_pid="$pg_pid")
+    log "C=$c db_workers=$w: gRPC closed loop"
+    run_child "${load[@]}" >"$work/grpc-peak-$tag.json"
+    rate=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["rate"] * float(sys.argv[2]), 1))' \
+      "$work/grpc-peak-$tag.json" "$load_fraction")
+    log "C=$c db_workers=$w: gRPC open loop at $rate req/s"
+    run_child "${load[@]}" --rate="$rate" >"$work/grpc-load-$tag.json"
+    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
+    stop_server
+    echo "{\"c\": $c, \"db_workers\": $w, \"channels\": $channels, \"server_vmhwm_kb\": $hwm}" >"$work/server-$tag.json"
+    rows+=("$tag")
+  done
+  # Again, so that a neighbour's load during the gRPC runs shows as spread.
+  log "C=$c: pgbench -S again"
+  run_pgbench "pgbench-S-c$c-after" "$c" "$pgb_url" -S
+done
+
+# --- report -------------------------------------------------------------------
+mkdir -p "$(dirname "$out")"
+loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
+COMMIT="$commit" LOADAVG="$loadavg_start -> $loadavg_end" python3 - "$work" "$load_fraction" "$duration" "$warmup" "$patients" "$scale" "${rows[@]}" >"$work/latest.md" <<'PY'
+import datetime, json, os, platform, sys
+
+work, fraction, duration, warmup, patients, scale = sys.argv[1:7]
+tags = sys.argv[7:]
+fraction = float(fraction)
+load = lambda name: json.load(open(os.path.join(work, name + ".json")))
+
+rows = []
+for tag in tags:
+    s = load("server-" + tag)
+    rows.append(dict(
+        s, pgs_before=load(f"pgbench-S-c{s['c']}-before"),
+        pgs_after=load(f"pgbench-S-c{s['c']}-after"),
+        pgq=load(f"pgbench-query-c{s['c']}"),
+        peak=load("grpc-peak-" + tag), at=load("grpc-load-" + tag)))
+    r = rows[-1]
+    r["pgs_tps"] = (r["pgs_before"]["tps"] + r["pgs_after"]["tps"]) / 2
+best = {}
+for r in rows:
+    if r["c"] not in best or r["peak"]["rate"] > best[r["c"]]["peak"]["rate"]:
+        best[r["c"]] = r
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+def short(a):
+    """Flags an open-loop run that could not keep up with its target rate."""
+    t = a["target_rate"]
+    return f" (target {t:.0f}: overloaded)" if a["rate"] < 0.97 * t else ""
+
+def errs(j):
+    return ", ".join(f"{k} {v}" for k, v in j["errors_by_code"].items()) or "0"
+
+print(f"# callpush benchmark: ListCallableDevices vs pgbench -S\n")
+print(f"- commit (at start): {os.environ['COMMIT']}")
+print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
+print(f"- machine: {os.cpu_count()} CPUs ({cpu_model()}), Linux {platform.release()}")
+print(f"- load average (1/5/15 min) at start -> end: {os.environ['LOADAVG']}")
+print(f"- runs: {duration}s measured after {warmup}s warm-up; {patients} patients; "
+      f"pgbench scale {scale}; latency run at {fraction:.0%} of the gRPC peak")
+print()
+print("| C | db_workers | pgbench -S tps (before / after) | gRPC req/s | ratio "
+      "| p50 µs | p99 µs | p99.9 µs "
+      f"| at {fraction:.0%}: req/s | p99 µs | p99 µs from send "
+      "| server CPU µs/req | server RSS MiB | errors |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+for r in rows:
+    p, a = r["peak"], r["at"]
+    mark = " *" if len(rows) > 1 and best[r["c"]] is r else ""
+    print(f"| {r['c']} | {r['db_workers']}{mark} "
+          f"| {r['pgs_tps']:.0f} ({r['pgs_before']['tps']:.0f} / {r['pgs_after']['tps']:.0f}) "
+          f"| {p['rate']:.0f} | **{100 * p['rate'] / r['pgs_tps']:.0f}%** "
+          f"| {p['latency_us']['p50']:.0f} | {p['latency_us']['p99']:.0f} "
+          f"| {p['latency_us']['p99.9']:.0f} | {a['rate']:.0f}{short(a)} "
+          f"| **{a['latency_us']['p99']:.0f}** | {a['service_latency_us']['p99']:.0f} "
+          f"| {p['server_cpu_us_per_request']:.0f} | {r['server_vmhwm_kb'] / 1024:.0f} "
+          f"| {errs(p)}; {errs(a)} |")
+print()
+print("Where the time goes (same runs):\n")
+print("| C | db_workers | pgbench, server's SQL: tps | gRPC / that "
+      "| pgbench -S p50 / p99 / p99.9 µs "
+      "| Postgres CPU µs/req: -S / server's SQL / gRPC "
+      "| client CPU µs/req: pgbench -S / grpc-load "
+      "| all CPU µs/req: pgbench -S / gRPC (ratio) "
+      f"| gRPC p50 µs at {fraction:.0%} | empty lists |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    p, a = r["peak"], r["at"]
+    pgs = r["pgs_before"]
+    pg_all = pgs["pg_cpu_us_per_request"] + pgs["client_cpu_us_per_request"]
+    grpc_all = (p["pg_cpu_us_per_request"] + p["server_cpu_us_per_request"]
+                + p["client_cpu_us_per_request"])
+    print(f"| {r['c']} | {r['db_workers']} | {r['pgq']['tps']:.0f} "
+          f"| {100 * p['rate'] / r['pgq']['tps']:.0f}% "
+          f"| {pgs['latency_us']['p50']} / {pgs['latency_us']['p99']} / {pgs['latency_us']['p99.9']} "
+          f"| {pgs['pg_cpu_us_per_request']:.0f} / {r['pgq']['pg_cpu_us_per_request']:.0f} "
+          f"/ {p['pg_cpu_us_per_request']:.0f} "
+          f"| {pgs['client_cpu_us_per_request']:.0f} / {p['client_cpu_us_per_request']:.0f} "
+          f"| {pg_all:.0f} / {grpc_all:.0f} ({100 * pg_all / grpc_all:.0f}%) "
+          f"| {a['latency_us']['p50']:.0f} "
+          f"| {100 * p['empty_responses'] / max(p['requests'], 1):.1f}% |")
+if len(rows) > 1:
+    print("\n`*`: the db_workers value with the highest gRPC rate at that concurrency.")
+print(f"\nratio = gRPC req/s / mean pgbench -S tps at the same concurrency. gRPC over "
+      f"{rows[0]['channels']} channel(s). Latency at {fraction:.0%} (open loop) counts from "
+      "each request's scheduled send time; 'from send' leaves out the time a request "
+      "waited in the load generator for its turn.")
+PY
+cp "$work/latest.md" "$out"
+cat "$out"
+log "wrote $out"
