@@ -63,16 +63,18 @@ void PgPool::Start() {
 }
 
 void PgPool::Submit(absl::Time deadline, Work work, Fail fail) {
+  bool stopping;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopping_ && queue_.size() < options_.max_queue) {
+    stopping = stopping_;
+    if (!stopping && queue_.size() < options_.max_queue) {
       queue_.push_back(Job{deadline, std::move(work), std::move(fail)});
       return;
     }
     ++errors_;
   }
-  fail(absl::UnavailableError(stopping_ ? "database pool is shutting down"
-                                        : "database pool overloaded"));
+  fail(absl::UnavailableError(stopping ? "database pool is shutting down"
+                                       : "database pool overloaded"));
 }
 
 void PgPool::Stop() {

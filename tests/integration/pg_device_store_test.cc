@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <pqxx/pqxx>
 #include <string>
 #include <utility>
@@ -37,6 +38,26 @@
   lhs = std::move(*CALLPUSH_CONCAT(statusor_, __LINE__))
 
 namespace callpush {
+
+// Readable failure messages. At namespace scope (internal linkage) so that
+// gtest finds them by argument-dependent lookup.
+static void PrintTo(Platform p, std::ostream* os) { *os << PlatformName(p); }
+static void PrintTo(PushKind k, std::ostream* os) { *os << PushKindName(k); }
+static void PrintTo(PushOutcome o, std::ostream* os) {
+  *os << PushOutcomeName(o);
+}
+static void PrintTo(const PushAttempt& a, std::ostream* os) {
+  *os << "{id=" << a.id << " call_id=" << a.call_id
+      << " device_id=" << a.device_id << " kind=" << PushKindName(a.kind)
+      << " reason=" << a.reason << " provider=" << a.provider
+      << " outcome=" << PushOutcomeName(a.outcome)
+      << " provider_status=" << a.provider_status
+      << " provider_reason=" << a.provider_reason
+      << " provider_id=" << a.provider_id << " latency=" << a.latency
+      << " token_invalidated=" << a.token_invalidated
+      << " created_at=" << a.created_at << "}";
+}
+
 namespace {
 
 using ::callpush::testing::IsOk;
@@ -59,6 +80,7 @@ MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
     *result_listener << "status is " << arg.status();
     return false;
   }
+  *result_listener << "holds " << ::testing::PrintToString(*arg) << " ";
   return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
 }
 
@@ -769,7 +791,8 @@ TEST_F(PgDeviceStoreTest, AcceptedClaimExpiresAfterTheRingWindow) {
 TEST_F(PgDeviceStoreTest, ConcurrentClaimsClaimExactlyOnce) {
   ASSERT_OK_AND_ASSIGN(DeviceRecord d, store_->RegisterDevice(Registration(
                                            kNumber, "voip-1", "push-1")));
-  // Warm every worker's connection, so the claims below really overlap.
+  // Connect the workers first, so that the claims below overlap in Postgres
+  // instead of queueing behind connects.
   std::vector<std::shared_ptr<Answer<bool>>> pings;
   for (int i = 0; i < 16; ++i) {
     auto answer = std::make_shared<Answer<bool>>();
