@@ -23,4 +23,4 @@ cleanup() { "$repo/tests/pg/fixture.sh" cleanup "$build/tests/test-pg.env" || tr
 trap cleanup EXIT
 
 cd "$build"
-ctest --output-on-failure --timeout 300 -j "$jobs" "$@"
+ctest --output-on-failure --no-label-summary --timeout 300 -j "$jobs" "$@"
