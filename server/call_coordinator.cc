@@ -209,7 +209,7 @@ void CallCoordinator::OnPushResult(std::shared_ptr<Push> op,
        {"reason", result.reason}});
   store_.InvalidateToken(
       op->request.device_id, op->request.token, result.token_invalidated_at,
-      op->deadline, [this, op](absl::StatusOr<bool> cleared) mutable {
+      AfterPushDeadline(*op), [this, op](absl::StatusOr<bool> cleared) mutable {
         op->attempt.token_invalidated = cleared.ok() && *cleared;
         if (!cleared.ok()) {
           Log(LogLevel::kWarning, "could not clear dead token",
@@ -220,15 +220,19 @@ void CallCoordinator::OnPushResult(std::shared_ptr<Push> op,
       });
 }
 
+absl::Time CallCoordinator::AfterPushDeadline(const Push& op) const {
+  // What follows the provider's answer (clearing a dead token, recording the
+  // attempt) must not be cut off by a request deadline the push nearly
+  // spent: a dead token left in place would be pushed again on every call.
+  return std::max(op.deadline, clock_.Now() + absl::Seconds(1));
+}
+
 void CallCoordinator::Record(std::shared_ptr<Push> op, absl::Status answer) {
   // Recording is best effort: once the provider has answered, the answer to
   // the caller stands (a 202 whose log row failed still rings the phone).
-  // The record gets its own short deadline so it is not cut off by the
-  // request's, which may be nearly spent.
-  absl::Time record_deadline =
-      std::max(op->deadline, clock_.Now() + absl::Seconds(1));
   store_.RecordPush(
-      op->attempt, record_deadline, [op, answer](absl::Status s) mutable {
+      op->attempt, AfterPushDeadline(*op),
+      [op, answer](absl::Status s) mutable {
         if (!s.ok()) {
           Log(LogLevel::kWarning, "could not record push attempt",
               {{"call_id", op->attempt.call_id}, {"error", s.ToString()}});

@@ -75,6 +75,7 @@ class CallCoordinator {
   void SendPush(std::shared_ptr<Push> op);
   void OnPushResult(std::shared_ptr<Push> op, PushResult result);
   void Record(std::shared_ptr<Push> op, absl::Status answer);
+  absl::Time AfterPushDeadline(const Push& op) const;
 
   DeviceStore& store_;
   PushSender& pusher_;

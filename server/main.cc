@@ -122,6 +122,8 @@ int RunServer() {
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_grpc_address),
                            grpc::InsecureServerCredentials(), &port);
+  // Requests are a few hundred bytes; refuse anything absurd before parsing.
+  builder.SetMaxReceiveMessageSize(64 * 1024);
   builder.RegisterService(&call_service);
   builder.RegisterService(&device_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
 #include "clients/base/log.h"
 #include "server/pg/pg_errors.h"
 
@@ -187,8 +188,11 @@ absl::Status PgPool::EnsureConnected(Worker* w) {
     // A failed connect is always "unavailable", whatever libpq called it.
     w->last_connect_error = absl::UnavailableError(absl::StrCat(
         "database unavailable: cannot connect (", error.status.message(), ")"));
+    // libpq's connect errors name host, port and user (never the
+    // password), and say why: refused, timed out, authentication failed.
     Log(LogLevel::kWarning, "database connect failed",
-        {{"error", std::string(error.status.message())}});
+        {{"error", std::string(error.status.message())},
+         {"detail", std::string(absl::StripAsciiWhitespace(e.what()))}});
     return w->last_connect_error;
   }
 }
