@@ -102,7 +102,7 @@ int RunServer() {
   pool_options.statements = sql::AllStatements();
   PgPool pool(pool_options, clock);
   pool.Start();
-  PgDeviceStore store(pool);
+  PgDeviceStore store(pool, clock);
 
   UnconfiguredPushSender pusher;
   Log(LogLevel::kWarning,

@@ -44,24 +44,13 @@ absl::StatusOr<DeviceRecord> OneDevice(const pqxx::result& r) {
 
 }  // namespace
 
-PgDeviceStore::PgDeviceStore(PgPool& pool) : pool_(pool) {}
+PgDeviceStore::PgDeviceStore(PgPool& pool, const Clock& clock)
+    : pool_(pool), callable_(pool, clock) {}
 
 void PgDeviceStore::ListCallableDevices(
     const std::string& mobile_number, absl::Time deadline,
     StoreCallback<std::vector<std::string>> done) {
-  pool_.Run<std::vector<std::string>>(
-      deadline,
-      [mobile_number](
-          pqxx::connection& c) -> absl::StatusOr<std::vector<std::string>> {
-        pqxx::nontransaction tx(c);
-        pqxx::result r =
-            tx.exec_prepared(sql::kListCallableDevices, mobile_number);
-        std::vector<std::string> ids;
-        ids.reserve(r.size());
-        for (const auto& row : r) ids.push_back(row[0].as<std::string>());
-        return ids;
-      },
-      std::move(done));
+  callable_.Lookup(mobile_number, deadline, std::move(done));
 }
 
 void PgDeviceStore::GetDevice(const std::string& device_id, absl::Time deadline,

@@ -5,6 +5,7 @@
 #define CALLPUSH_SERVER_PG_PG_DEVICE_STORE_H_
 
 #include "server/device_store.h"
+#include "server/pg/callable_lookup_batcher.h"
 #include "server/pg/pg_pool.h"
 
 namespace callpush {
@@ -12,7 +13,7 @@ namespace callpush {
 class PgDeviceStore final : public DeviceStore {
  public:
   // `pool` must have been built with sql::AllStatements() and outlive this.
-  explicit PgDeviceStore(PgPool& pool);
+  PgDeviceStore(PgPool& pool, const Clock& clock);
 
   void ListCallableDevices(
       const std::string& mobile_number, absl::Time deadline,
@@ -48,6 +49,7 @@ class PgDeviceStore final : public DeviceStore {
 
  private:
   PgPool& pool_;
+  CallableLookupBatcher callable_;
 };
 
 }  // namespace callpush

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <pqxx/pqxx>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/ascii.h"
 #include "clients/base/log.h"
 #include "server/pg/pg_errors.h"
 

@@ -20,10 +20,14 @@ namespace callpush::sql {
   CALLPUSH_US("d.created_at") ", " CALLPUSH_US("d.updated_at")
 
 inline constexpr char kListCallableDevices[] = "list_callable_devices";
+// $1 text[] of E.164 numbers -> (number, device id) rows, each number's
+// devices in creation order (CallableLookupBatcher).
 inline constexpr char kListCallableDevicesSql[] =
-    "SELECT d.id::text FROM patients p JOIN devices d ON d.patient_id = p.id "
-    "WHERE p.mobile_number = $1 AND p.active AND d.inbound_calls_allowed "
-    "AND d.voip_token IS NOT NULL ORDER BY d.created_at, d.id";
+    "SELECT p.mobile_number, d.id::text FROM patients p "
+    "JOIN devices d ON d.patient_id = p.id "
+    "WHERE p.mobile_number = ANY($1::text[]) AND p.active "
+    "AND d.inbound_calls_allowed AND d.voip_token IS NOT NULL "
+    "ORDER BY d.created_at, d.id";
 
 inline constexpr char kGetDevice[] = "get_device";
 inline constexpr char kGetDeviceSql[] =

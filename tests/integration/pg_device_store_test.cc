@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -17,12 +18,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
 #include "server/device_store.h"
 #include "server/model.h"
+#include "server/pg/callable_lookup_batcher.h"
 #include "server/pg/pg_pool.h"
 #include "server/pg/sql.h"
 #include "tests/testing/pg_test_env.h"
@@ -66,6 +71,7 @@ using ::callpush::testing::SharedPgUrl;
 using ::callpush::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::Field;
 using ::testing::IsEmpty;
 using ::testing::Matcher;
@@ -308,7 +314,7 @@ class PgDeviceStoreTest : public ::testing::Test {
     pool_ =
         std::make_unique<PgPool>(PoolOptions(db_->url()), SystemClock::Get());
     pool_->Start();
-    pg_store_ = std::make_unique<PgDeviceStore>(*pool_);
+    pg_store_ = std::make_unique<PgDeviceStore>(*pool_, SystemClock::Get());
     store_ = std::make_unique<SyncStore>(*pg_store_);
   }
 
@@ -1112,7 +1118,7 @@ TEST(PgDeviceStoreUnreachableTest, ClosedPortIsUnavailableFast) {
   PgPool pool(PoolOptions("postgresql://postgres@127.0.0.1:1/postgres"),
               SystemClock::Get());
   pool.Start();
-  PgDeviceStore pg_store(pool);
+  PgDeviceStore pg_store(pool, SystemClock::Get());
   SyncStore store(pg_store);
   constexpr auto kUnavailable = absl::StatusCode::kUnavailable;
 
@@ -1142,6 +1148,73 @@ TEST(PgDeviceStoreUnreachableTest, ClosedPortIsUnavailableFast) {
     EXPECT_THAT(store.PrunePushes(absl::Now()), StatusIs(kUnavailable));
   }
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+}  // namespace
+}  // namespace callpush
+
+namespace callpush {
+namespace {
+
+// Lookups queued together are answered by one statement (one pool worker
+// here, so they must queue); each still gets exactly its own number's
+// devices, duplicates included, and one whose deadline passed in the queue
+// gets DEADLINE_EXCEEDED without disturbing the others.
+TEST_F(PgDeviceStoreTest, ConcurrentLookupsAreBatchedAndAnsweredEachTheirOwn) {
+  constexpr int kNumbers = 40;
+  std::vector<std::string> numbers;
+  std::map<std::string, std::vector<std::string>> want;
+  for (int i = 0; i < kNumbers; ++i) {
+    numbers.push_back(
+        absl::StrCat("+4477009002", absl::Dec(i, absl::kZeroPad2)));
+    want[numbers.back()];
+    for (int k = 0; k < i % 3; ++k) {  // 0, 1 or 2 devices
+      ASSERT_OK_AND_ASSIGN(DeviceRecord d, store_->RegisterDevice(Registration(
+                                               numbers.back(), "v", "p")));
+      want[numbers.back()].push_back(d.id);
+    }
+  }
+  PgPoolOptions options = PoolOptions(db_->url());
+  options.workers = 1;
+  PgPool one_worker(options, SystemClock::Get());
+  one_worker.Start();
+  PgDeviceStore store(one_worker, SystemClock::Get());
+
+  absl::Mutex mu;
+  std::map<int, absl::StatusOr<std::vector<std::string>>> got;
+  absl::BlockingCounter left(2 * kNumbers + 1);
+  for (int round = 0; round < 2; ++round) {  // every number twice
+    for (int i = 0; i < kNumbers; ++i) {
+      store.ListCallableDevices(
+          numbers[i], absl::Now() + absl::Seconds(10),
+          [&, key = round * kNumbers +
+                    i](absl::StatusOr<std::vector<std::string>> r) {
+            absl::MutexLock lock(&mu);
+            got.emplace(key, std::move(r));
+            left.DecrementCount();
+          });
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> expired;
+  store.ListCallableDevices(numbers[1], absl::Now() - absl::Seconds(1),
+                            [&](absl::StatusOr<std::vector<std::string>> r) {
+                              expired = std::move(r);
+                              left.DecrementCount();
+                            });
+  left.Wait();
+  EXPECT_THAT(expired, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  ASSERT_EQ(got.size(), 2u * kNumbers);
+  for (const auto& [key, result] : got) {
+    const std::string& number = numbers[key % kNumbers];
+    EXPECT_THAT(result, IsOkAndHolds(ElementsAreArray(want[number]))) << number;
+  }
+  one_worker.Stop();
+}
+
+TEST(PgTextArrayTest, QuotesAndEscapes) {
+  EXPECT_EQ(PgTextArray({}), "{}");
+  EXPECT_EQ(PgTextArray({"+44", "a\"b", "c\\d", "x,y"}),
+            "{\"+44\",\"a\\\"b\",\"c\\\\d\",\"x,y\"}");
 }
 
 }  // namespace

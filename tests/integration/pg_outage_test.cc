@@ -49,7 +49,7 @@ class PgOutageTest : public ::testing::Test {
     options.statements = sql::AllStatements();
     pool_ = std::make_unique<PgPool>(options, SystemClock::Get());
     pool_->Start();
-    store_ = std::make_unique<PgDeviceStore>(*pool_);
+    store_ = std::make_unique<PgDeviceStore>(*pool_, SystemClock::Get());
     coordinator_ = std::make_unique<CallCoordinator>(
         *store_, pusher_, SystemClock::Get(), CallCoordinatorOptions{});
     calls_ = std::make_unique<CallServiceImpl>(
