@@ -49,7 +49,7 @@ ABSL_FLAG(std::string, database_url,
           EnvOr("CALLPUSH_DATABASE_URL",
                 "postgresql://callpush@127.0.0.1:5432/callpush"),
           "libpq connection string or URL [env CALLPUSH_DATABASE_URL]");
-ABSL_FLAG(int, db_workers, 16,
+ABSL_FLAG(int, db_workers, 8,
           "database worker threads (= Postgres connections per replica)");
 ABSL_FLAG(absl::Duration, db_statement_timeout, absl::Seconds(2),
           "server-side cap on one SQL statement");

@@ -9,7 +9,7 @@
 #   BUILD_DIR      build directory (default: $repo/build; an argument wins)
 #   CONCURRENCY    outstanding requests = pgbench clients; a list sweeps
 #                  ("8 32")                                          [16]
-#   DB_WORKERS     callpush-server --db_workers; a list tries each   [16]
+#   DB_WORKERS     callpush-server --db_workers; a list tries each   [8]
 #   DURATION       seconds measured per run                          [15]
 #   WARMUP         seconds of load before each measurement           [3]
 #   CHANNELS       callpush-grpc-load --channels                     [2]
@@ -27,7 +27,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${1:-${BUILD_DIR:-$repo/build}}
 concurrency=${CONCURRENCY:-16}
-db_workers=${DB_WORKERS:-16}
+db_workers=${DB_WORKERS:-8}
 duration=${DURATION:-15}
 warmup=${WARMUP:-3}
 channels=${CHANNELS:-2}
