@@ -75,34 +75,33 @@ grpc::ServerUnaryReactor* CallServiceImpl::ListCallableDevices(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* CallServiceImpl::Call(
-    grpc::CallbackServerContext* ctx, const v1::CallRequest* request,
-    v1::CallResponse* response) {
+template <typename Request>
+grpc::ServerUnaryReactor* CallServiceImpl::StartCallLike(
+    grpc::CallbackServerContext* ctx, const Request& request,
+    void (CallCoordinator::*operation)(CallArgs, absl::Time,
+                                       CallCoordinator::Done)) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto args = CallArgsFrom(request->device_id(), request->call_id(),
-                           request->has_caller_name(), request->caller_name());
+  auto args = CallArgsFrom(request.device_id(), request.call_id(),
+                           request.has_caller_name(), request.caller_name());
   if (!args.ok()) {
     Finish(reactor, args.status());
     return reactor;
   }
-  coordinator_.Call(*std::move(args), Deadline(ctx),
-                    [reactor](absl::Status s) { Finish(reactor, s); });
+  (coordinator_.*operation)(*std::move(args), Deadline(ctx),
+                            [reactor](absl::Status s) { Finish(reactor, s); });
   return reactor;
+}
+
+grpc::ServerUnaryReactor* CallServiceImpl::Call(
+    grpc::CallbackServerContext* ctx, const v1::CallRequest* request,
+    v1::CallResponse* response) {
+  return StartCallLike(ctx, *request, &CallCoordinator::Call);
 }
 
 grpc::ServerUnaryReactor* CallServiceImpl::UpdateCall(
     grpc::CallbackServerContext* ctx, const v1::UpdateCallRequest* request,
     v1::UpdateCallResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  auto args = CallArgsFrom(request->device_id(), request->call_id(),
-                           request->has_caller_name(), request->caller_name());
-  if (!args.ok()) {
-    Finish(reactor, args.status());
-    return reactor;
-  }
-  coordinator_.UpdateCall(*std::move(args), Deadline(ctx),
-                          [reactor](absl::Status s) { Finish(reactor, s); });
-  return reactor;
+  return StartCallLike(ctx, *request, &CallCoordinator::UpdateCall);
 }
 
 grpc::ServerUnaryReactor* CallServiceImpl::CancelCall(

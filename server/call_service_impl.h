@@ -33,6 +33,12 @@ class CallServiceImpl final : public v1::CallService::CallbackService {
 
  private:
   absl::Time Deadline(const grpc::CallbackServerContext* ctx) const;
+  // Call and UpdateCall take the same fields and differ only in operation.
+  template <typename Request>
+  grpc::ServerUnaryReactor* StartCallLike(
+      grpc::CallbackServerContext* ctx, const Request& request,
+      void (CallCoordinator::*operation)(CallArgs, absl::Time,
+                                         CallCoordinator::Done));
 
   CallCoordinator& coordinator_;
   const Clock& clock_;

@@ -10,15 +10,9 @@
 
 #include "callpush/v1/call_service.grpc.pb.h"
 #include "callpush/v1/device_service.grpc.pb.h"
-#include "clients/base/clock.h"
-#include "server/call_coordinator.h"
-#include "server/call_service_impl.h"
-#include "server/device_service_impl.h"
-#include "server/pg/pg_device_store.h"
-#include "server/pg/pg_pool.h"
-#include "server/pg/sql.h"
 #include "tests/testing/fake_push_sender.h"
 #include "tests/testing/pg_test_env.h"
+#include "tests/testing/service_stack.h"
 #include "tests/testing/status_matchers.h"
 
 namespace callpush {
@@ -27,6 +21,7 @@ namespace {
 using ::callpush::testing::FakePushSender;
 using ::callpush::testing::GrpcStatusIs;
 using ::callpush::testing::ScratchDatabase;
+using ::callpush::testing::ServiceStack;
 using ::callpush::testing::SharedPgUrl;
 using ::testing::ElementsAre;
 using ::testing::SizeIs;
@@ -44,32 +39,14 @@ class CallFlowTest : public ::testing::Test {
     auto db = ScratchDatabase::Create(*url);
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-    PgPoolOptions options;
-    options.conninfo = db_->url();
-    options.workers = 4;
-    options.statements = sql::AllStatements();
-    pool_ = std::make_unique<PgPool>(options, SystemClock::Get());
-    pool_->Start();
-    store_ = std::make_unique<PgDeviceStore>(*pool_, SystemClock::Get());
-    coordinator_ = std::make_unique<CallCoordinator>(
-        *store_, pusher_, SystemClock::Get(),
-        CallCoordinatorOptions{absl::Seconds(60)});
-    calls_ = std::make_unique<CallServiceImpl>(
-        *coordinator_, SystemClock::Get(), absl::Seconds(2));
-    devices_ = std::make_unique<DeviceServiceImpl>(*store_, SystemClock::Get(),
-                                                   absl::Seconds(2));
-    grpc::ServerBuilder builder;
-    builder.RegisterService(calls_.get());
-    builder.RegisterService(devices_.get());
-    server_ = builder.BuildAndStart();
-    auto channel = server_->InProcessChannel(grpc::ChannelArguments());
-    call_stub_ = v1::CallService::NewStub(channel);
-    device_stub_ = v1::DeviceService::NewStub(channel);
+    ServiceStack::Options options;
+    options.database_url = db_->url();
+    stack_ = std::make_unique<ServiceStack>(options);
+    call_stub_ = &stack_->calls();
+    device_stub_ = &stack_->devices();
   }
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-    if (pool_) pool_->Stop();
-  }
+
+  FakePushSender& pusher() { return stack_->pusher(); }
 
   v1::Device Register(const std::string& number, v1::Platform platform,
                       const std::string& voip, const std::string& push,
@@ -129,15 +106,9 @@ class CallFlowTest : public ::testing::Test {
   }
 
   std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<PgPool> pool_;
-  std::unique_ptr<PgDeviceStore> store_;
-  FakePushSender pusher_;
-  std::unique_ptr<CallCoordinator> coordinator_;
-  std::unique_ptr<CallServiceImpl> calls_;
-  std::unique_ptr<DeviceServiceImpl> devices_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::CallService::Stub> call_stub_;
-  std::unique_ptr<v1::DeviceService::Stub> device_stub_;
+  std::unique_ptr<ServiceStack> stack_;
+  v1::CallService::Stub* call_stub_ = nullptr;
+  v1::DeviceService::Stub* device_stub_ = nullptr;
 };
 
 TEST_F(CallFlowTest, RegisterListCallAndRepeat) {
@@ -154,7 +125,7 @@ TEST_F(CallFlowTest, RegisterListCallAndRepeat) {
   ASSERT_TRUE(Call(android.id(), "sip-call-1@proxy").ok());
   // The proxy retries: no second ring.
   ASSERT_TRUE(Call(ios.id(), "sip-call-1@proxy").ok());
-  std::vector<PushRequest> sent = pusher_.sent();
+  std::vector<PushRequest> sent = pusher().sent();
   ASSERT_THAT(sent, SizeIs(2));
   EXPECT_EQ(sent[0].token, kIosVoip);
   EXPECT_EQ(sent[0].platform, Platform::kIos);
@@ -190,7 +161,7 @@ TEST_F(CallFlowTest, ConcurrentDuplicateCallsPushOnce) {
     }
   }
   EXPECT_GE(ok, 1);
-  EXPECT_THAT(pusher_.sent(), SizeIs(1));
+  EXPECT_THAT(pusher().sent(), SizeIs(1));
   EXPECT_THAT(Pushes("dup-call"), SizeIs(1));
 }
 
@@ -203,7 +174,7 @@ TEST_F(CallFlowTest, DeadTokenIsClearedInTheDatabase) {
   dead.reason = "Unregistered";
   dead.dead_token = true;
   dead.token_invalidated_at = absl::Now();
-  pusher_.SetResult(kIosVoip, dead);
+  pusher().SetResult(kIosVoip, dead);
   EXPECT_THAT(Call(ios.id(), "dead-1"),
               GrpcStatusIs(grpc::StatusCode::NOT_FOUND));
   v1::Device after = Get(ios.id());

@@ -9,17 +9,10 @@
 #include "absl/time/clock.h"
 #include "callpush/v1/call_service.grpc.pb.h"
 #include "callpush/v1/device_service.grpc.pb.h"
-#include "clients/base/clock.h"
-#include "server/call_coordinator.h"
-#include "server/call_service_impl.h"
-#include "server/device_service_impl.h"
-#include "server/pg/pg_device_store.h"
-#include "server/pg/pg_pool.h"
-#include "server/pg/sql.h"
-#include "server/readiness_probe.h"
 #include "tests/testing/fake_push_sender.h"
 #include "tests/testing/grpc_probe.h"
 #include "tests/testing/pg_test_env.h"
+#include "tests/testing/service_stack.h"
 
 namespace callpush {
 namespace {
@@ -28,6 +21,7 @@ using ::callpush::testing::FakePushSender;
 using ::callpush::testing::HealthCheck;
 using ::callpush::testing::PgInstance;
 using ::callpush::testing::ScratchDatabase;
+using ::callpush::testing::ServiceStack;
 
 constexpr char kNumber[] = "+447911123555";
 constexpr int kServing = 1;
@@ -42,38 +36,15 @@ class PgOutageTest : public ::testing::Test {
     auto db = ScratchDatabase::Create(instance_->url());
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = *std::move(db);
-
-    PgPoolOptions options;
-    options.conninfo = db_->url();
-    options.workers = 3;
-    options.statements = sql::AllStatements();
-    pool_ = std::make_unique<PgPool>(options, SystemClock::Get());
-    pool_->Start();
-    store_ = std::make_unique<PgDeviceStore>(*pool_, SystemClock::Get());
-    coordinator_ = std::make_unique<CallCoordinator>(
-        *store_, pusher_, SystemClock::Get(), CallCoordinatorOptions{});
-    calls_ = std::make_unique<CallServiceImpl>(
-        *coordinator_, SystemClock::Get(), absl::Seconds(2));
-    devices_ = std::make_unique<DeviceServiceImpl>(*store_, SystemClock::Get(),
-                                                   absl::Seconds(2));
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::ServerBuilder builder;
-    builder.RegisterService(calls_.get());
-    builder.RegisterService(devices_.get());
-    server_ = builder.BuildAndStart();
-    channel_ = server_->InProcessChannel(grpc::ChannelArguments());
-    call_stub_ = v1::CallService::NewStub(channel_);
-    device_stub_ = v1::DeviceService::NewStub(channel_);
-    readiness_ = std::make_unique<ReadinessProbe>(
-        *store_, *server_->GetHealthCheckService(), SystemClock::Get(),
-        absl::Hours(24));
-    readiness_->Start();
-  }
-
-  void TearDown() override {
-    if (readiness_) readiness_->Stop();
-    if (server_) server_->Shutdown();
-    if (pool_) pool_->Stop();
+    ServiceStack::Options options;
+    options.database_url = db_->url();
+    options.db_workers = 3;
+    options.health = true;
+    stack_ = std::make_unique<ServiceStack>(options);
+    pusher_ = &stack_->pusher();
+    channel_ = stack_->channel();
+    call_stub_ = &stack_->calls();
+    device_stub_ = &stack_->devices();
   }
 
   grpc::Status List(v1::ListCallableDevicesResponse* out) {
@@ -109,17 +80,11 @@ class PgOutageTest : public ::testing::Test {
 
   std::unique_ptr<PgInstance> instance_;
   std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<PgPool> pool_;
-  std::unique_ptr<PgDeviceStore> store_;
-  FakePushSender pusher_;
-  std::unique_ptr<CallCoordinator> coordinator_;
-  std::unique_ptr<CallServiceImpl> calls_;
-  std::unique_ptr<DeviceServiceImpl> devices_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ServiceStack> stack_;
+  FakePushSender* pusher_ = nullptr;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::CallService::Stub> call_stub_;
-  std::unique_ptr<v1::DeviceService::Stub> device_stub_;
-  std::unique_ptr<ReadinessProbe> readiness_;
+  v1::CallService::Stub* call_stub_ = nullptr;
+  v1::DeviceService::Stub* device_stub_ = nullptr;
 };
 
 TEST_F(PgOutageTest, StopAndRestartPostgres) {
@@ -155,7 +120,7 @@ TEST_F(PgOutageTest, StopAndRestartPostgres) {
         << i << ": " << call.error_message();
     EXPECT_LT(took, absl::Milliseconds(1000)) << "request " << i;
   }
-  EXPECT_TRUE(pusher_.sent().empty()) << "no push without a device lookup";
+  EXPECT_TRUE(pusher_->sent().empty()) << "no push without a device lookup";
   EXPECT_TRUE(AwaitHealth(kNotServing, absl::Seconds(5)))
       << "readiness must go false while Postgres is down";
 
@@ -178,7 +143,7 @@ TEST_F(PgOutageTest, StopAndRestartPostgres) {
   ASSERT_EQ(after.devices_size(), 1);
   EXPECT_EQ(after.devices(0).id(), device.id());
   EXPECT_TRUE(Call(device.id(), "after-restart").ok());
-  EXPECT_EQ(pusher_.sent().size(), 1u);
+  EXPECT_EQ(pusher_->sent().size(), 1u);
   EXPECT_TRUE(AwaitHealth(kServing, absl::Seconds(5)));
   RecordProperty("failures_after_restart", failures_after_restart);
 }
