@@ -9,7 +9,8 @@ BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libpqxx-dev libpq-dev libphonenumber-dev libssl-dev
-  libnghttp2-dev libboost-dev libboost-system-dev
+  libnghttp2-dev libboost-dev libboost-system-dev nlohmann-json3-dev openssl
+  nghttp2-client nghttp2-server
   golang-github-gogo-googleapis-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   postgresql-15 postgresql-contrib python3
