@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "callpush/v1/call_service.grpc.pb.h"
 #include "callpush/v1/device_service.grpc.pb.h"
@@ -107,6 +108,7 @@ TEST_F(PgOutageTest, StopAndRestartPostgres) {
   ASSERT_TRUE(instance_->Stop().ok());
 
   // Every answer while Postgres is down: UNAVAILABLE, fast.
+  absl::Duration slowest = absl::ZeroDuration();
   for (int i = 0; i < 20; ++i) {
     absl::Time start = absl::Now();
     v1::ListCallableDevicesResponse out;
@@ -119,7 +121,10 @@ TEST_F(PgOutageTest, StopAndRestartPostgres) {
     EXPECT_EQ(call.error_code(), grpc::StatusCode::UNAVAILABLE)
         << i << ": " << call.error_message();
     EXPECT_LT(took, absl::Milliseconds(1000)) << "request " << i;
+    slowest = std::max(slowest, took);
   }
+  RecordProperty("slowest_pair_during_outage_us",
+                 absl::StrCat(absl::ToInt64Microseconds(slowest)));
   EXPECT_TRUE(pusher_->sent().empty()) << "no push without a device lookup";
   EXPECT_TRUE(AwaitHealth(kNotServing, absl::Seconds(5)))
       << "readiness must go false while Postgres is down";
@@ -180,6 +185,8 @@ TEST_F(PgOutageTest, RestartWhileConnectedDropsNoAnswerIntoNotFound) {
           << s.error_message();
     }
   }
+  RecordProperty("ok_after_bounce", ok);
+  RecordProperty("unavailable_after_bounce", unavailable);
   // At most one failed request per worker whose connection died.
   EXPECT_LE(unavailable, 3);
   EXPECT_GE(ok, 27);
