@@ -1,0 +1,46 @@
+// DeliveryLog: every push request the sandbox received, oldest first, as
+// GET /deliveries shows it. Thread-safe.
+#ifndef CALLPUSH_TESTS_SANDBOX_DELIVERIES_H_
+#define CALLPUSH_TESTS_SANDBOX_DELIVERIES_H_
+
+#include <cstddef>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "tests/sandbox/http_types.h"
+
+namespace callpush::sandbox {
+
+struct Delivery {
+  std::string provider;  // "apns" | "fcm"
+  std::string token;
+  HeaderList headers;      // authorization values are masked
+  nlohmann::json payload;  // the body; a JSON string if it did not parse
+  int status = 0;          // 0: not processed (see action)
+  StreamAction action = StreamAction::kRespond;
+};
+
+nlohmann::json DeliveryToJson(const Delivery& delivery);
+
+class DeliveryLog {
+ public:
+  // Keeps at most `capacity` entries, dropping the oldest.
+  explicit DeliveryLog(size_t capacity) : capacity_(capacity) {}
+
+  void Add(Delivery delivery) ABSL_LOCKS_EXCLUDED(mu_);
+  void Clear() ABSL_LOCKS_EXCLUDED(mu_);
+  nlohmann::json ToJson() const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const size_t capacity_;  // Constant after construction.
+  mutable absl::Mutex mu_;
+  std::deque<Delivery> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace callpush::sandbox
+
+#endif  // CALLPUSH_TESTS_SANDBOX_DELIVERIES_H_

@@ -1,0 +1,60 @@
+// The request and answer of one HTTP/2 stream as the sandbox's endpoints see
+// them, independent of nghttp2, plus the handler seam between the HTTP/2
+// session and the endpoints.
+#ifndef CALLPUSH_TESTS_SANDBOX_HTTP_TYPES_H_
+#define CALLPUSH_TESTS_SANDBOX_HTTP_TYPES_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "tests/sandbox/rules.h"
+
+namespace callpush::sandbox {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;     // :method
+  std::string path;       // :path
+  std::string authority;  // :authority
+  HeaderList headers;     // regular headers, names lower-case
+  std::string body;
+  bool client_certificate = false;  // the TLS peer presented a verified cert
+
+  // The first header named `name` (lower-case), if any.
+  absl::optional<std::string> Header(absl::string_view name) const {
+    for (const auto& [key, value] : headers) {
+      if (key == name) return value;
+    }
+    return absl::nullopt;
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  HeaderList headers;
+  std::string body;
+};
+
+// What a session does with a finished request.
+struct StreamReply {
+  StreamAction action = StreamAction::kRespond;
+  HttpResponse response;  // used when action == kRespond
+  absl::Duration delay = absl::ZeroDuration();
+};
+
+// Called by an HTTP/2 session on its event loop for each complete request.
+// Must not block; the session applies `delay` itself.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual StreamReply Handle(const HttpRequest& request) = 0;
+};
+
+}  // namespace callpush::sandbox
+
+#endif  // CALLPUSH_TESTS_SANDBOX_HTTP_TYPES_H_
