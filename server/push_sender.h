@@ -46,6 +46,12 @@ struct PushResult {
   std::optional<absl::Time> token_invalidated_at;  // APNs 410 timestamp
   bool deadline_exceeded = false;  // kFailed because the deadline passed
   absl::Duration latency = absl::ZeroDuration();
+  // kFailed only: the provider asked us to try again (APNs/FCM 429 and 5xx),
+  // so one more attempt within the deadline is allowed (DESIGN section 5).
+  // False for every other failure, where a resend might deliver twice.
+  bool retryable = false;
+  // The provider's Retry-After, when it sent one: wait at least this long.
+  std::optional<absl::Duration> retry_after;
 };
 
 // Thread-safe. Send never blocks; `done` runs exactly once, on any thread
