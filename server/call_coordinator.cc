@@ -26,18 +26,17 @@ absl::Status NoValidDevice(absl::string_view why) {
 
 // Which token a push of `kind` uses, or an empty optional if the device is
 // not valid for it (DESIGN section 2: "valid device").
+// The first of `kinds` (the sender's preference) the device has a token of,
+// or nullopt: the device is not valid for this push (DESIGN section 2).
 std::optional<std::pair<TokenKind, std::string>> TokenFor(
-    PushKind kind, const DeviceRecord& d) {
-  bool has_voip = d.voip_token.has_value() && !d.voip_token->empty();
-  bool has_push = d.push_token.has_value() && !d.push_token->empty();
-  if (kind == PushKind::kCall) {
-    if (!has_voip) return std::nullopt;
-    return std::make_pair(TokenKind::kVoip, *d.voip_token);
+    const std::vector<TokenKind>& kinds, const DeviceRecord& d) {
+  for (TokenKind kind : kinds) {
+    const std::optional<std::string>& token =
+        kind == TokenKind::kVoip ? d.voip_token : d.push_token;
+    if (token.has_value() && !token->empty()) {
+      return std::make_pair(kind, *token);
+    }
   }
-  // Update and cancel prefer the regular token: a VoIP push that the app
-  // does not report to CallKit gets it killed on iOS 13+.
-  if (has_push) return std::make_pair(TokenKind::kPush, *d.push_token);
-  if (has_voip) return std::make_pair(TokenKind::kVoip, *d.voip_token);
   return std::nullopt;
 }
 
@@ -109,7 +108,8 @@ void CallCoordinator::OnDevice(std::shared_ptr<Push> op,
     op->done(NoValidDevice("patient is not active"));
     return;
   }
-  auto token = TokenFor(op->kind, *device);
+  auto token = TokenFor(
+      pusher_.TokenKindsFor(device->platform, device->app, op->kind), *device);
   if (!token) {
     op->done(NoValidDevice(op->kind == PushKind::kCall
                                ? "device has no VoIP push token"

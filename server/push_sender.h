@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
@@ -64,6 +65,18 @@ class PushSender {
   // Which provider a device's pushes go to ("apns", "fcm", "none").
   virtual std::string ProviderFor(Platform platform,
                                   const std::string& app) const = 0;
+  // Which of a device's tokens a push of `kind` may go to, preferred first.
+  // A device with none of them is not valid for that push. The default:
+  // calls need the VoIP token; updates and cancels prefer the regular token
+  // (a VoIP push the app does not report to CallKit gets it killed on iOS
+  // 13+) and fall back to the VoIP token. Senders that know an app's
+  // configuration (update/cancel as VoIP) override it.
+  virtual std::vector<TokenKind> TokenKindsFor(Platform platform,
+                                               const std::string& app,
+                                               PushKind kind) const {
+    if (kind == PushKind::kCall) return {TokenKind::kVoip};
+    return {TokenKind::kPush, TokenKind::kVoip};
+  }
   virtual void Send(PushRequest request,
                     absl::AnyInvocable<void(PushResult)> done) = 0;
 };
