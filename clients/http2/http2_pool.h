@@ -30,10 +30,10 @@
 namespace callpush::http2 {
 
 struct PoolOptions {
-  std::string host;      // connect to, and ":authority"
+  std::string host;  // connect to, and ":authority"
   uint16_t port = 443;
-  std::string sni;       // TLS server name; default: host
-  std::string ca_file;   // PEM; empty: the system CAs
+  std::string sni;      // TLS server name; default: host
+  std::string ca_file;  // PEM; empty: the system CAs
   // Optional TLS client certificate (APNs certificate auth).
   std::string client_cert_file;
   std::string client_key_file;

@@ -24,7 +24,7 @@ struct Header {
 
 struct Request {
   std::string method = "POST";
-  std::string path;  // ":path"
+  std::string path;             // ":path"
   std::vector<Header> headers;  // besides the pseudo-headers
   std::string body;
   // The stream is reset and the request answered DEADLINE_EXCEEDED then.
