@@ -20,4 +20,9 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value) {
   return absl::Seconds(seconds);
 }
 
+void MarkRetryable(const http2::Response& response, PushResult& result) {
+  result.retryable = true;
+  result.retry_after = ParseRetryAfter(response.Header("retry-after"));
+}
+
 }  // namespace callpush

@@ -7,6 +7,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "clients/http2/http2_types.h"
+#include "server/push_sender.h"
 
 namespace callpush {
 
@@ -18,6 +20,14 @@ inline constexpr absl::Duration kMaxRetryAfter = absl::Hours(1);
 // empty, malformed or HTTP-date value (neither provider sends dates, and a
 // date needs a trusted clock to mean anything).
 std::optional<absl::Duration> ParseRetryAfter(absl::string_view value);
+
+// 429 and 5xx: the provider may take the same push later (both providers).
+inline bool IsRetryableStatus(int status) {
+  return status == 429 || status >= 500;
+}
+
+// Marks `result` retryable, with the answer's Retry-After.
+void MarkRetryable(const http2::Response& response, PushResult& result);
 
 }  // namespace callpush
 

@@ -57,13 +57,6 @@ std::optional<FcmError> ParseError(const std::string& body) {
   return e;
 }
 
-bool IsRetryableStatus(int status) { return status == 429 || status >= 500; }
-
-void MarkRetryable(const http2::Response& response, PushResult& r) {
-  r.retryable = true;
-  r.retry_after = ParseRetryAfter(response.Header("retry-after"));
-}
-
 }  // namespace
 
 PushResult ClassifyFcmResponse(
