@@ -29,6 +29,8 @@
 #include "server/pg/pg_device_store.h"
 #include "server/pg/pg_pool.h"
 #include "server/pg/sql.h"
+#include "server/provider_push_sender.h"
+#include "server/push_config.h"
 #include "server/readiness_probe.h"
 #include "server/unconfigured_push_sender.h"
 
@@ -64,6 +66,10 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "how long SIGTERM waits for RPCs in flight");
 ABSL_FLAG(bool, migrate_on_start, false,
           "apply schema migrations before serving");
+ABSL_FLAG(std::string, push_config, EnvOr("CALLPUSH_PUSH_CONFIG", ""),
+          "push provider configuration (JSON, proto/callpush/v1/"
+          "push_config.proto); empty: no provider, pushes fail "
+          "[env CALLPUSH_PUSH_CONFIG]");
 ABSL_FLAG(std::string, log_level, EnvOr("CALLPUSH_LOG_LEVEL", "info"),
           "debug, info, warning or error [env CALLPUSH_LOG_LEVEL]");
 
@@ -95,6 +101,32 @@ int RunServer() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const Clock& clock = SystemClock::Get();
+  std::unique_ptr<PushSender> pusher;
+  ProviderPushSender* provider_sender = nullptr;
+  const std::string push_config_path = absl::GetFlag(FLAGS_push_config);
+  if (push_config_path.empty()) {
+    pusher = std::make_unique<UnconfiguredPushSender>();
+    Log(LogLevel::kWarning,
+        "no push provider configured: Call, UpdateCall and CancelCall answer "
+        "UNAVAILABLE");
+  } else {
+    auto push_config = LoadPushConfig(push_config_path);
+    absl::StatusOr<std::unique_ptr<ProviderPushSender>> sender =
+        push_config.ok() ? ProviderPushSender::Create(*push_config, clock)
+                         : push_config.status();
+    if (!sender.ok()) {
+      std::cerr << "--push_config: " << sender.status().message() << "\n";
+      Log(LogLevel::kError, "invalid push configuration",
+          {{"path", push_config_path}, {"error", sender.status().ToString()}});
+      return 1;
+    }
+    provider_sender = sender->get();
+    pusher = *std::move(sender);
+    Log(LogLevel::kInfo, "push providers configured",
+        {{"path", push_config_path},
+         {"apps", std::to_string(push_config->apps_size())}});
+  }
+
   PgPoolOptions pool_options;
   pool_options.conninfo = absl::GetFlag(FLAGS_database_url);
   pool_options.workers = absl::GetFlag(FLAGS_db_workers);
@@ -104,14 +136,9 @@ int RunServer() {
   pool.Start();
   PgDeviceStore store(pool, clock);
 
-  UnconfiguredPushSender pusher;
-  Log(LogLevel::kWarning,
-      "no push provider configured: Call, UpdateCall and CancelCall answer "
-      "UNAVAILABLE");
-
   CallCoordinatorOptions coordinator_options;
   coordinator_options.ring_window = absl::GetFlag(FLAGS_ring_window);
-  CallCoordinator coordinator(store, pusher, clock, coordinator_options);
+  CallCoordinator coordinator(store, *pusher, clock, coordinator_options);
   const absl::Duration deadline = absl::GetFlag(FLAGS_request_deadline);
   CallServiceImpl call_service(coordinator, clock, deadline);
   DeviceServiceImpl device_service(store, clock, deadline);
@@ -150,6 +177,10 @@ int RunServer() {
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoSeconds(absl::GetFlag(FLAGS_shutdown_grace)));
   Log(LogLevel::kInfo, "rpcs drained");
+  if (provider_sender != nullptr) {
+    provider_sender->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+    Log(LogLevel::kInfo, "push providers closed");
+  }
   pool.Stop();
   Log(LogLevel::kInfo, "stopped");
   return 0;

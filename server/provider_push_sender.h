@@ -1,0 +1,98 @@
+// ProviderPushSender: the real PushSender. iOS pushes go to APNs and Android
+// pushes to FCM HTTP v1, over the HTTP/2 pool (clients/http2), with the
+// request building and answer classification of clients/apns and
+// clients/fcm. Built from the push configuration file (server/push_config.h).
+//
+// Retries: a push is resent once, immediately, only when the provider asked
+// for it (PushResult::retryable: 429/5xx), gave no Retry-After (or zero), and
+// the request's deadline leaves time. A Retry-After > 0 is honoured by not
+// retrying within this request: the caller sees the failure (with
+// retry_after) instead. Transport failures are never retried (the push may
+// have been delivered). Credential errors renew the credential: APNs 403
+// provider-token errors tell the ApnsTokenProvider (no resend); an FCM 401
+// invalidates the access token and resends the push once with a new one.
+#ifndef CALLPUSH_SERVER_PROVIDER_PUSH_SENDER_H_
+#define CALLPUSH_SERVER_PROVIDER_PUSH_SENDER_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "callpush/v1/push_config.pb.h"
+#include "clients/base/clock.h"
+#include "server/push_sender.h"
+
+namespace callpush {
+
+namespace http2 {
+class Pool;
+}  // namespace http2
+
+class ProviderPushSender final : public PushSender {
+ public:
+  // Reads every credential (APNs keys, FCM service accounts) and creates
+  // the pools (connected lazily). INVALID_ARGUMENT / FAILED_PRECONDITION
+  // naming the app for anything unusable. `clock` must outlive the sender.
+  static absl::StatusOr<std::unique_ptr<ProviderPushSender>> Create(
+      const v1::PushConfig& config, const Clock& clock);
+  // Shutdown(zero) if not shut down yet.
+  ~ProviderPushSender() override;
+
+  ProviderPushSender(const ProviderPushSender&) = delete;
+  ProviderPushSender& operator=(const ProviderPushSender&) = delete;
+
+  // "apns" for iOS devices of an app with APNs settings, "fcm" for Android
+  // devices of an app with FCM settings, else "none".
+  std::string ProviderFor(Platform platform,
+                          const std::string& app) const override;
+  // iOS: call -> {voip}; update -> {voip} if update_as_voip else {push};
+  // cancel -> {voip} if cancel_as_voip else {push}. Android (one FCM token
+  // serves all): call -> {voip}; update, cancel -> {push, voip}.
+  std::vector<TokenKind> TokenKindsFor(Platform platform,
+                                       const std::string& app,
+                                       PushKind kind) const override;
+  void Send(PushRequest request,
+            absl::AnyInvocable<void(PushResult)> done) override;
+
+  // Refuses new pushes, waits up to `grace` for those in flight, closes
+  // every connection. Idempotent. Call before destroying the sender.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  struct ApnsApp;
+  struct FcmApp;
+  struct App;
+  struct Pending;
+
+  explicit ProviderPushSender(const Clock& clock);
+
+  absl::StatusOr<http2::Pool*> PoolFor(const std::string& endpoint,
+                                       int default_port,
+                                       const std::string& ca_file,
+                                       const std::string& cert_file,
+                                       const std::string& key_file,
+                                       int connections);
+
+  void SendApns(ApnsApp& app, std::shared_ptr<Pending> pending);
+  void SendFcm(FcmApp& app, std::shared_ptr<Pending> pending);
+  void SendFcmWithToken(FcmApp& app, std::shared_ptr<Pending> pending,
+                        const std::string& token);
+  // Runs `use` with an access token of `app`: at once when one is cached,
+  // else when the refresh in flight (started here if needed) ends.
+  void WithFcmToken(FcmApp& app,
+                    absl::AnyInvocable<void(absl::StatusOr<std::string>)> use);
+  void RefreshFcmToken(FcmApp& app);
+  bool ShouldRetry(const PushResult& result, const Pending& pending) const;
+  void Finish(Pending& pending, PushResult result) const;
+
+  const Clock& clock_;
+  std::map<std::string, std::unique_ptr<http2::Pool>> pools_;
+  std::map<std::string, std::unique_ptr<App>> apps_;
+};
+
+}  // namespace callpush
+
+#endif  // CALLPUSH_SERVER_PROVIDER_PUSH_SENDER_H_
