@@ -22,12 +22,14 @@
 #include "absl/time/clock.h"
 #include "clients/base/clock.h"
 #include "server/push_config.h"
+#include "tests/testing/sandbox_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace callpush {
 namespace {
 
 using ::callpush::testing::RunProgram;
+using ::callpush::testing::SandboxProcess;
 using ::callpush::testing::Subprocess;
 
 constexpr char kIosToken[] =
@@ -39,43 +41,11 @@ constexpr char kAndroidToken[] = "fcm-token-android-1:APA91bExample";
 class ProviderPushSenderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/callpush-provider-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto process = Subprocess::Start(
-        {std::string(CALLPUSH_BINARY_DIR) + "/tests/sandbox/callpush-sandbox",
-         "--make_certs", dir_, "--h2_address=127.0.0.1:0",
-         "--admin_address=127.0.0.1:0"});
-    ASSERT_TRUE(process.ok()) << process.status();
-    sandbox_ = *std::move(process);
-    auto line =
-        sandbox_->WaitForLine("callpush-sandbox listening ", absl::Seconds(30));
-    ASSERT_TRUE(line.ok()) << line.status();
-    for (absl::string_view part : absl::StrSplit(*line, ' ')) {
-      if (absl::ConsumePrefix(&part, "h2=")) h2_ = std::string(part);
-      if (absl::ConsumePrefix(&part, "admin=")) admin_ = std::string(part);
-    }
-    ASSERT_FALSE(h2_.empty());
-    ASSERT_FALSE(admin_.empty());
-
-    nlohmann::json config = {
-        {"apps",
-         {{{"name", "acme"},
-           {"apns",
-            {{"bundleId", "com.example.acme"},
-             {"teamId", "SANDBOXTM1"},
-             {"keyId", "SANDBOXKY1"},
-             {"keyFile", dir_ + "/apns-key.p8"},
-             {"defaultEnvironment", "production"},
-             {"productionEndpoint", h2_},
-             {"sandboxEndpoint", h2_},
-             {"caFile", dir_ + "/ca.pem"}}},
-           {"fcm",
-            {{"projectId", "callpush-sandbox"},
-             {"serviceAccountFile", dir_ + "/fcm-service-account.json"},
-             {"endpoint", h2_},
-             {"caFile", dir_ + "/ca.pem"}}}}}}};
-    auto parsed = ParsePushConfig(config.dump());
+    auto sandbox = SandboxProcess::Start();
+    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+    sandbox_ = *std::move(sandbox);
+    auto parsed = ParsePushConfig(
+        sandbox_->PushConfig("acme", "com.example.acme").dump());
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     auto sender = ProviderPushSender::Create(*parsed, SystemClock::Get());
     ASSERT_TRUE(sender.ok()) << sender.status();
@@ -85,14 +55,7 @@ class ProviderPushSenderTest : public ::testing::Test {
   void TearDown() override {
     if (sender_ != nullptr) sender_->Shutdown(absl::Seconds(1));
     sender_.reset();
-    if (sandbox_ != nullptr) {
-      sandbox_->Signal(SIGTERM);
-      sandbox_->Wait(absl::Seconds(10)).IgnoreError();
-      sandbox_.reset();
-    }
-    if (!dir_.empty()) {
-      RunProgram({"/bin/rm", "-rf", dir_}, absl::Seconds(10)).IgnoreError();
-    }
+    sandbox_.reset();
   }
 
   static PushRequest Call(Platform platform, std::string token) {
@@ -124,29 +87,13 @@ class ProviderPushSenderTest : public ::testing::Test {
     return out;
   }
 
-  nlohmann::json Deliveries() {
-    auto run = RunProgram({"/usr/bin/curl", "-s", "--max-time", "10",
-                           absl::StrCat("http://", admin_, "/deliveries")},
-                          absl::Seconds(15));
-    EXPECT_TRUE(run.ok()) << run.status();
-    if (!run.ok()) return nlohmann::json::array();
-    EXPECT_EQ(run->exit_code, 0) << run->output;
-    return nlohmann::json::parse(run->output, nullptr, false);
-  }
+  nlohmann::json Deliveries() { return sandbox_->Deliveries(); }
 
   void PutRules(const std::string& json) {
-    auto run =
-        RunProgram({"/usr/bin/curl", "-s", "--max-time", "10", "-X", "PUT",
-                    "--data", json, absl::StrCat("http://", admin_, "/rules")},
-                   absl::Seconds(15));
-    ASSERT_TRUE(run.ok()) << run.status();
-    ASSERT_EQ(run->exit_code, 0) << run->output;
+    ASSERT_TRUE(sandbox_->PutRules(json).ok());
   }
 
-  std::string dir_;
-  std::string h2_;
-  std::string admin_;
-  std::unique_ptr<Subprocess> sandbox_;
+  std::unique_ptr<SandboxProcess> sandbox_;
   std::unique_ptr<ProviderPushSender> sender_;
 };
 

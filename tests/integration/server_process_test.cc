@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "callpush/v1/call_service.grpc.pb.h"
 #include "callpush/v1/device_service.grpc.pb.h"
 #include "tests/testing/grpc_probe.h"
 #include "tests/testing/pg_test_env.h"
+#include "tests/testing/sandbox_process.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -22,6 +25,7 @@ using ::callpush::testing::GrpcStatusIs;
 using ::callpush::testing::HealthCheck;
 using ::callpush::testing::ReflectionListServices;
 using ::callpush::testing::RunProgram;
+using ::callpush::testing::SandboxProcess;
 using ::callpush::testing::ScratchDatabase;
 using ::callpush::testing::SharedPgUrl;
 using ::callpush::testing::Subprocess;
@@ -42,10 +46,14 @@ class ServerProcessTest : public ::testing::Test {
   }
 
   // Starts the server on a free port; answers a channel to it.
-  std::shared_ptr<grpc::Channel> StartServer() {
-    auto child = Subprocess::Start({kServer, "--grpc_address=127.0.0.1:0",
-                                    absl::StrCat("--database_url=", db_->url()),
-                                    "--db_workers=2", "--shutdown_grace=1s"});
+  std::shared_ptr<grpc::Channel> StartServer(
+      const std::vector<std::string>& extra_flags = {}) {
+    std::vector<std::string> argv = {
+        kServer, "--grpc_address=127.0.0.1:0",
+        absl::StrCat("--database_url=", db_->url()), "--db_workers=2",
+        "--shutdown_grace=1s"};
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+    auto child = Subprocess::Start(argv);
     EXPECT_TRUE(child.ok()) << child.status();
     server_ = *std::move(child);
     auto addr = server_->WaitForLine("callpush-server listening grpc=",
@@ -163,6 +171,88 @@ TEST_F(ServerProcessTest, SigtermExitsCleanly) {
   auto code = server_->Wait(absl::Seconds(10));
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 0);
+}
+
+// The whole chain with real pushes: gRPC Call -> Postgres -> APNs over
+// HTTP/2 + TLS to the sandbox -> the row in call_pushes; and a dead token
+// from the provider clears the device's token.
+TEST_F(ServerProcessTest, CallPushesThroughTheSandbox) {
+  auto sandbox = SandboxProcess::Start();
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+  std::string config_path = (*sandbox)->dir() + "/push-config.json";
+  std::ofstream(config_path)
+      << (*sandbox)->PushConfig("demo", "com.example.patient").dump();
+  auto channel = StartServer({"--push_config=" + config_path});
+  ASSERT_NO_FATAL_FAILURE(AwaitServing(channel));
+  auto devices = v1::DeviceService::NewStub(channel);
+  auto calls = v1::CallService::NewStub(channel);
+
+  auto register_ios = [&](const std::string& voip) {
+    v1::RegisterDeviceRequest reg;
+    reg.set_mobile_number("+447911123322");
+    reg.set_platform(v1::PLATFORM_IOS);
+    reg.set_app("demo");
+    reg.set_voip_token(voip);
+    v1::Device device;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(devices->RegisterDevice(&ctx, reg, &device).ok());
+    return device;
+  };
+  auto call = [&](const std::string& device_id, const std::string& call_id) {
+    v1::CallRequest req;
+    req.set_device_id(device_id);
+    req.set_call_id(call_id);
+    req.set_caller_name("Riverside Surgery");
+    v1::CallResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(5));
+    return calls->Call(&ctx, req, &resp);
+  };
+
+  const std::string live(64, 'a'), dead(64, 'd');
+  v1::Device phone = register_ios(live);
+  v1::Device old_phone = register_ios(dead);
+  ASSERT_TRUE((*sandbox)
+                  ->PutRules(absl::StrCat(
+                      R"([{"token":")", dead,
+                      R"(","status":410,"reason":"Unregistered"}])"))
+                  .ok());
+
+  grpc::Status ok = call(phone.id(), "e2e-call-1");
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_THAT(call(old_phone.id(), "e2e-call-1"),
+              GrpcStatusIs(grpc::StatusCode::NOT_FOUND));
+
+  nlohmann::json deliveries = (*sandbox)->Deliveries();
+  ASSERT_EQ(deliveries.size(), 2u) << deliveries.dump();
+  EXPECT_EQ(deliveries[0]["provider"], "apns");
+  EXPECT_EQ(deliveries[0]["token"], live);
+  EXPECT_EQ(deliveries[0]["status"], 200);
+  EXPECT_EQ(deliveries[0]["headers"]["apns-push-type"], "voip");
+  EXPECT_EQ(deliveries[0]["headers"]["apns-topic"], "com.example.patient.voip");
+  EXPECT_EQ(deliveries[0]["payload"]["callId"], "e2e-call-1");
+  EXPECT_EQ(deliveries[0]["payload"]["deviceId"], phone.id());
+  EXPECT_EQ(deliveries[1]["status"], 410);
+
+  v1::GetDeviceRequest get;
+  get.set_device_id(old_phone.id());
+  v1::Device after;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(devices->GetDevice(&ctx, get, &after).ok());
+  EXPECT_FALSE(after.has_voip_token());
+
+  v1::ListCallPushesRequest pushes_req;
+  pushes_req.set_call_id("e2e-call-1");
+  v1::ListCallPushesResponse pushes;
+  grpc::ClientContext ctx2;
+  ASSERT_TRUE(devices->ListCallPushes(&ctx2, pushes_req, &pushes).ok());
+  ASSERT_EQ(pushes.pushes_size(), 2);
+  EXPECT_EQ(pushes.pushes(0).outcome(), "accepted");
+  EXPECT_EQ(pushes.pushes(0).provider(), "apns");
+  EXPECT_FALSE(pushes.pushes(0).provider_id().empty());
+  EXPECT_EQ(pushes.pushes(1).outcome(), "rejected");
+  EXPECT_TRUE(pushes.pushes(1).token_invalidated());
 }
 
 }  // namespace
