@@ -6,18 +6,6 @@ const char* PlatformName(Platform p) {
   return p == Platform::kIos ? "ios" : "android";
 }
 
-const char* PushKindName(PushKind k) {
-  switch (k) {
-    case PushKind::kCall:
-      return "call";
-    case PushKind::kUpdate:
-      return "update";
-    case PushKind::kCancel:
-      return "cancel";
-  }
-  return "call";
-}
-
 const char* TokenKindName(TokenKind k) {
   return k == TokenKind::kVoip ? "voip" : "push";
 }

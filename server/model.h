@@ -17,10 +17,23 @@ enum class PushKind { kCall, kUpdate, kCancel };
 enum class TokenKind { kVoip, kPush };
 
 const char* PlatformName(Platform p);    // "ios" | "android"
-const char* PushKindName(PushKind k);    // "call" | "update" | "cancel"
 const char* TokenKindName(TokenKind k);  // "voip" | "push"
 bool ParsePlatform(const std::string& s, Platform* p);
 bool ParsePushKind(const std::string& s, PushKind* k);
+
+// "call" | "update" | "cancel": the wire name in payloads and call_pushes.
+// Inline so the provider libraries use it without linking the server.
+inline const char* PushKindName(PushKind k) {
+  switch (k) {
+    case PushKind::kCall:
+      return "call";
+    case PushKind::kUpdate:
+      return "update";
+    case PushKind::kCancel:
+      return "cancel";
+  }
+  return "call";
+}
 
 struct PatientRecord {
   std::string id;

@@ -4,18 +4,6 @@
 
 namespace callpush {
 
-const char* PushKindWireName(PushKind kind) {
-  switch (kind) {
-    case PushKind::kCall:
-      return "call";
-    case PushKind::kUpdate:
-      return "update";
-    case PushKind::kCancel:
-      return "cancel";
-  }
-  return "call";
-}
-
 std::string FormatRfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
@@ -23,7 +11,7 @@ std::string FormatRfc3339(absl::Time t) {
 std::vector<std::pair<std::string, std::string>> CallPayloadFields(
     const PushRequest& request, absl::Time sent_at, bool hide_caller_name) {
   std::vector<std::pair<std::string, std::string>> fields;
-  fields.emplace_back("type", PushKindWireName(request.kind));
+  fields.emplace_back("type", PushKindName(request.kind));
   fields.emplace_back("callId", request.call_id);
   fields.emplace_back("callUuid", CallUuid(request.call_id));
   if (request.kind != PushKind::kCancel) {

@@ -13,10 +13,6 @@
 
 namespace callpush {
 
-// "call" | "update" | "cancel". Local rather than model.cc's PushKindName so
-// the clients libraries do not link the server library.
-const char* PushKindWireName(PushKind kind);
-
 // RFC 3339 in UTC with milliseconds: "2027-01-15T08:00:00.250Z".
 std::string FormatRfc3339(absl::Time t);
 
