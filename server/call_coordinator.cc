@@ -197,6 +197,13 @@ void CallCoordinator::OnPushResult(std::shared_ptr<Push> op,
       break;
   }
   if (!result.dead_token) {
+    // Usually our configuration (bundleId, projectId, payload), not the
+    // device: loud, since every call of the app will fail the same way.
+    Log(LogLevel::kWarning, "push rejected by the provider",
+        {{"provider", result.provider},
+         {"app", op->request.app},
+         {"status", std::to_string(result.http_status)},
+         {"reason", result.reason}});
     Record(std::move(op),
            absl::UnavailableError(absl::StrCat(
                "push provider rejected the push: ", result.reason)));

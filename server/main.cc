@@ -19,6 +19,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "clients/base/clock.h"
 #include "clients/base/log.h"
 #include "server/call_coordinator.h"
@@ -40,6 +41,10 @@ std::string EnvOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? v : fallback;
 }
+
+// Renewing an APNs certificate takes a person and Apple's portal: warn well
+// ahead.
+constexpr absl::Duration kCertificateExpiryWarning = absl::Hours(24 * 30);
 
 }  // namespace
 
@@ -125,6 +130,18 @@ int RunServer() {
     Log(LogLevel::kInfo, "push providers configured",
         {{"path", push_config_path},
          {"apps", std::to_string(push_config->apps_size())}});
+    for (const auto& [app, not_after] :
+         provider_sender->CertificateExpiries()) {
+      const absl::Duration left = not_after - clock.Now();
+      Log(left <= absl::ZeroDuration()       ? LogLevel::kError
+          : left < kCertificateExpiryWarning ? LogLevel::kWarning
+                                             : LogLevel::kInfo,
+          "APNs client certificate expiry",
+          {{"app", app},
+           {"not_after", absl::FormatTime(absl::RFC3339_sec, not_after,
+                                          absl::UTCTimeZone())},
+           {"days_left", std::to_string(absl::ToInt64Hours(left) / 24)}});
+    }
   }
 
   PgPoolOptions pool_options;

@@ -12,6 +12,7 @@
 #include "clients/apns/apns_request.h"
 #include "clients/apns/apns_response.h"
 #include "clients/apns/apns_token_provider.h"
+#include "clients/apns/certificate_expiry.h"
 #include "clients/base/log.h"
 #include "clients/fcm/fcm_app_config.h"
 #include "clients/fcm/fcm_request.h"
@@ -28,7 +29,11 @@ namespace {
 constexpr char kApnsProduction[] = "api.push.apple.com:443";
 constexpr char kApnsSandbox[] = "api.sandbox.push.apple.com:443";
 constexpr char kFcmEndpoint[] = "fcm.googleapis.com:443";
-// A resend needs at least this much of the deadline left to be worth it.
+// Sends per push, whatever asked for the resend (429/5xx, FCM 401): DESIGN
+// section 5 allows one or two tries within the deadline.
+constexpr int kMaxTries = 2;
+// A resend needs at least this much of the deadline left after its
+// Retry-After wait to be worth it.
 constexpr absl::Duration kMinRetryTime = absl::Milliseconds(20);
 // How long an OAuth token fetch may take.
 constexpr absl::Duration kTokenFetchTimeout = absl::Seconds(5);
@@ -80,8 +85,10 @@ struct ProviderPushSender::Pending {
   PushRequest request;
   absl::AnyInvocable<void(PushResult)> done;
   absl::Time started;
-  bool retried = false;       // the one 429/5xx resend was used
+  int tries = 0;              // requests handed to the pool so far
   bool auth_retried = false;  // the one FCM 401 resend was used
+  // The next send waits in the pool until then (the provider's Retry-After).
+  absl::Time not_before = absl::InfinitePast();
 };
 
 ProviderPushSender::ProviderPushSender(const Clock& clock) : clock_(clock) {}
@@ -161,6 +168,16 @@ absl::StatusOr<std::unique_ptr<ProviderPushSender>> ProviderPushSender::Create(
         }
         apns->tokens = shared;
       }
+      if (!c.uses_token_auth()) {
+        // Read here, not only by the TLS context, so that a bad file names
+        // the config field and the expiry can be exported.
+        auto expiry = ReadCertificateExpiry(c.certificate_file);
+        if (!expiry.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              where, ": apns: certificateFile: ", expiry.status().message()));
+        }
+        sender->certificate_expiries_[proto.name()] = *expiry;
+      }
       const std::string cert = c.uses_token_auth() ? "" : c.certificate_file;
       const std::string key = c.uses_token_auth() ? "" : c.certificate_key_file;
       for (auto [endpoint, fallback, target] :
@@ -217,6 +234,11 @@ absl::StatusOr<std::unique_ptr<ProviderPushSender>> ProviderPushSender::Create(
   return sender;
 }
 
+std::map<std::string, absl::Time> ProviderPushSender::CertificateExpiries()
+    const {
+  return certificate_expiries_;
+}
+
 void ProviderPushSender::Shutdown(absl::Duration grace) {
   for (auto& [key, pool] : pools_) pool->Shutdown(grace);
 }
@@ -255,19 +277,19 @@ void ProviderPushSender::Finish(Pending& pending, PushResult result) const {
   done(std::move(result));
 }
 
-bool ProviderPushSender::ShouldRetry(const PushResult& result,
-                                     const Pending& pending) const {
-  if (pending.retried || result.outcome != PushResult::Outcome::kFailed ||
-      !result.retryable) {
-    return false;
+std::optional<absl::Time> ProviderPushSender::RetryAt(
+    const PushResult& result, const Pending& pending) const {
+  if (pending.tries >= kMaxTries ||
+      result.outcome != PushResult::Outcome::kFailed || !result.retryable) {
+    return std::nullopt;
   }
-  if (result.retry_after.has_value() &&
-      *result.retry_after > absl::ZeroDuration()) {
-    return false;  // honoured by not retrying within this request
-  }
+  absl::Time at = clock_.Now();
+  if (result.retry_after.has_value()) at += *result.retry_after;
   const absl::Time deadline = pending.request.deadline;
-  return deadline == absl::InfinitePast() ||
-         clock_.Now() + kMinRetryTime < deadline;
+  if (deadline != absl::InfinitePast() && at + kMinRetryTime >= deadline) {
+    return std::nullopt;  // the caller gets the failure, with retry_after
+  }
+  return at;
 }
 
 void ProviderPushSender::Send(PushRequest request,
@@ -315,6 +337,8 @@ void ProviderPushSender::SendApns(ApnsApp& app,
                                                  http.status().message())));
     return;
   }
+  http->not_before = pending->not_before;
+  ++pending->tries;
   pool->Send(*std::move(http),
              [this, &app, pending, bearer = std::move(bearer)](
                  absl::StatusOr<http2::Response> response) mutable {
@@ -326,8 +350,8 @@ void ProviderPushSender::SendApns(ApnsApp& app,
                       {"key_id", app.tokens->key_id()},
                       {"reason", result.reason}});
                }
-               if (ShouldRetry(result, *pending)) {
-                 pending->retried = true;
+               if (auto at = RetryAt(result, *pending)) {
+                 pending->not_before = *at;
                  SendApns(app, std::move(pending));
                  return;
                }
@@ -359,20 +383,26 @@ void ProviderPushSender::SendFcmWithToken(FcmApp& app,
                                                 http.status().message())));
     return;
   }
+  http->not_before = pending->not_before;
+  ++pending->tries;
   app.pool->Send(*std::move(http),
                  [this, &app, pending,
                   token](absl::StatusOr<http2::Response> response) mutable {
                    PushResult result = ClassifyFcmResponse(response);
-                   if (IsFcmAuthError(result) && !pending->auth_retried) {
-                     pending->auth_retried = true;
+                   if (IsFcmAuthError(result)) {
+                     // Dropped even when no resend is left, so that the
+                     // next push fetches a new token.
                      app.cache.Invalidate(token);
                      Log(LogLevel::kWarning, "FCM rejected the access token",
                          {{"project", app.config.project_id}});
-                     SendFcm(app, std::move(pending));
-                     return;
+                     if (!pending->auth_retried && pending->tries < kMaxTries) {
+                       pending->auth_retried = true;
+                       SendFcm(app, std::move(pending));
+                       return;
+                     }
                    }
-                   if (ShouldRetry(result, *pending)) {
-                     pending->retried = true;
+                   if (auto at = RetryAt(result, *pending)) {
+                     pending->not_before = *at;
                      SendFcm(app, std::move(pending));
                      return;
                    }

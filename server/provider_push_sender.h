@@ -3,19 +3,24 @@
 // request building and answer classification of clients/apns and
 // clients/fcm. Built from the push configuration file (server/push_config.h).
 //
-// Retries: a push is resent once, immediately, only when the provider asked
-// for it (PushResult::retryable: 429/5xx), gave no Retry-After (or zero), and
-// the request's deadline leaves time. A Retry-After > 0 is honoured by not
-// retrying within this request: the caller sees the failure (with
-// retry_after) instead. Transport failures are never retried (the push may
-// have been delivered). Credential errors renew the credential: APNs 403
-// provider-token errors tell the ApnsTokenProvider (no resend); an FCM 401
-// invalidates the access token and resends the push once with a new one.
+// Retries: at most two sends per push. A push is resent once only when the
+// provider asked for it (PushResult::retryable: 429/5xx) and its Retry-After
+// (none: at once) still leaves time before the request's deadline; the
+// resend waits out the Retry-After in the pool (http2::Request::not_before),
+// blocking no thread. When the Retry-After reaches past the deadline the
+// caller gets the failure, with retry_after, at once. Accepted pushes and
+// rejections (dead tokens) are never resent, nor transport failures, after
+// which the push may have been delivered. Credential errors renew the
+// credential: APNs 403 provider-token errors tell the ApnsTokenProvider (no
+// resend; it keeps a token younger than 20 minutes); an FCM 401 invalidates
+// the access token (the cache keeps one younger than a minute) and resends
+// the push once with whatever token is then cached.
 #ifndef CALLPUSH_SERVER_PROVIDER_PUSH_SENDER_H_
 #define CALLPUSH_SERVER_PROVIDER_PUSH_SENDER_H_
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,9 +38,11 @@ class Pool;
 
 class ProviderPushSender final : public PushSender {
  public:
-  // Reads every credential (APNs keys, FCM service accounts) and creates
-  // the pools (connected lazily). INVALID_ARGUMENT / FAILED_PRECONDITION
-  // naming the app for anything unusable. `clock` must outlive the sender.
+  // Reads every credential (APNs keys and certificates, FCM service
+  // accounts) and creates the pools (connected lazily). INVALID_ARGUMENT /
+  // FAILED_PRECONDITION naming the app for anything unusable (an APNs
+  // certificate that cannot be read: INVALID_ARGUMENT naming the app and
+  // certificateFile). `clock` must outlive the sender.
   static absl::StatusOr<std::unique_ptr<ProviderPushSender>> Create(
       const v1::PushConfig& config, const Clock& clock);
   // Shutdown(zero) if not shut down yet.
@@ -56,6 +63,10 @@ class ProviderPushSender final : public PushSender {
                                        PushKind kind) const override;
   void Send(PushRequest request,
             absl::AnyInvocable<void(PushResult)> done) override;
+
+  // App name -> notAfter of its APNs client certificate, for the apps using
+  // certificate auth (token-auth apps have no entry). Constant after Create.
+  std::map<std::string, absl::Time> CertificateExpiries() const;
 
   // Refuses new pushes, waits up to `grace` for those in flight, closes
   // every connection. Idempotent. Call before destroying the sender.
@@ -85,12 +96,16 @@ class ProviderPushSender final : public PushSender {
   void WithFcmToken(FcmApp& app,
                     absl::AnyInvocable<void(absl::StatusOr<std::string>)> use);
   void RefreshFcmToken(FcmApp& app);
-  bool ShouldRetry(const PushResult& result, const Pending& pending) const;
+  // When to resend after `result` (now, or after its Retry-After), or
+  // nullopt when it must not be resent.
+  std::optional<absl::Time> RetryAt(const PushResult& result,
+                                    const Pending& pending) const;
   void Finish(Pending& pending, PushResult result) const;
 
   const Clock& clock_;
   std::map<std::string, std::unique_ptr<http2::Pool>> pools_;
   std::map<std::string, std::unique_ptr<App>> apps_;
+  std::map<std::string, absl::Time> certificate_expiries_;
 };
 
 }  // namespace callpush

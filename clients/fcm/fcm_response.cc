@@ -92,9 +92,16 @@ PushResult ClassifyFcmResponse(
   r.reason = error->code;
   const std::string& code = error->code;
 
-  if (code == "UNREGISTERED" || code == "SENDER_ID_MISMATCH") {
+  if (code == "UNREGISTERED") {
     r.outcome = PushResult::Outcome::kRejected;
     r.dead_token = true;
+    return r;
+  }
+  if (code == "SENDER_ID_MISMATCH") {
+    // Not a dead token: a wrong projectId or service account in our config
+    // earns it for every device of the app, and clearing them all would
+    // lose every registration to a typo.
+    r.outcome = PushResult::Outcome::kRejected;
     return r;
   }
   if (code == "INVALID_ARGUMENT") {

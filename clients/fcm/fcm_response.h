@@ -23,10 +23,10 @@ inline constexpr size_t kMaxFcmBodyBytes = 16 * 1024;
 //                               says the registration token is not valid
 //                               (other INVALID_ARGUMENTs are our payload's
 //                               fault, and the token may be fine)
-//   SENDER_ID_MISMATCH       -> kRejected, dead_token: the token belongs to
-//                               another Firebase project, so this app can
-//                               never reach it (but see the report: a wrong
-//                               project_id in our config looks the same)
+//   SENDER_ID_MISMATCH       -> kRejected, token kept: the token belongs to
+//                               another Firebase project, but a wrong
+//                               projectId in our config looks the same for
+//                               every device, and must not wipe them all
 //   QUOTA_EXCEEDED, UNAVAILABLE, INTERNAL, any 429/5xx
 //                            -> kFailed, retryable, retry_after
 //   401 (not THIRD_PARTY_AUTH_ERROR)

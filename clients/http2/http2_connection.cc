@@ -1,6 +1,7 @@
 #include "clients/http2/http2_connection.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <utility>
@@ -264,8 +265,20 @@ absl::Status Http2Connection::Submit(std::shared_ptr<PendingRequest> request) {
   request->connection = weak_from_this();
   request->stream_id = *id;
   streams_[*id] = std::move(stream);
-  Flush();
+  ScheduleFlush();
   return absl::OkStatus();
+}
+
+void Http2Connection::ScheduleFlush() {
+  // One write per loop turn, not per request: a burst dispatched in one turn
+  // leaves in one TLS record and one syscall (a flush per request measured
+  // ~3x the client CPU per push and one-message ping-pong with the peer).
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  boost::asio::post(tls_.get_executor(), [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->Flush();
+  });
 }
 
 void Http2Connection::Cancel(int32_t stream_id) {

@@ -103,6 +103,7 @@ class Http2Connection final
   void OnConnected();
   void StartRead();
   void Flush();
+  void ScheduleFlush();
   void AfterIo();
   void ArmPing(absl::Duration after);
   void Fail(const absl::Status& why) { Terminate(why, /*graceful=*/false); }
@@ -139,6 +140,7 @@ class Http2Connection final
   bool writing_ = false;
   bool socket_closed_ = false;
   bool awaiting_ping_ = false;
+  bool flush_scheduled_ = false;
   std::string out_;
   char in_[16384];
 };

@@ -132,9 +132,10 @@ void PoolImpl::Accept(std::shared_ptr<PendingRequest> request) {
                      " requests in flight to ", options_.host)));
     return;
   }
+  const absl::Time now = clock_.Now();
   absl::Duration left = absl::InfiniteDuration();
   if (request->request.deadline != absl::InfiniteFuture()) {
-    left = request->request.deadline - clock_.Now();
+    left = request->request.deadline - now;
     if (left <= absl::ZeroDuration()) {
       request->Finish(absl::DeadlineExceededError("deadline already passed"));
       return;
@@ -145,10 +146,16 @@ void PoolImpl::Accept(std::shared_ptr<PendingRequest> request) {
     started_ = true;
     for (auto& slot : slots_) Connect(*slot);
   }
-  if (!AnyConnection()) {
+  auto no_connection = [this] {
+    return absl::UnavailableError(absl::StrCat(
+        "no connection to ", options_.host, ": ", last_error_.message()));
+  };
+  // A held request needs a connection only once it is released, and the
+  // connections may recover while it waits: check then.
+  const bool hold = request->request.not_before > now;
+  if (!hold && !AnyConnection()) {
     // Every connection is waiting to retry after failing: fail fast.
-    request->Finish(absl::UnavailableError(absl::StrCat(
-        "no connection to ", options_.host, ": ", last_error_.message())));
+    request->Finish(no_connection());
     return;
   }
   ++outstanding_;
@@ -158,6 +165,28 @@ void PoolImpl::Accept(std::shared_ptr<PendingRequest> request) {
         [this, request](const boost::system::error_code& ec) {
           if (!ec) OnDeadline(request);
         });
+  }
+  if (hold) {
+    // On a timer rather than a sleeping thread: the loop keeps serving
+    // every other request meanwhile. Answered by the deadline timer or
+    // FailHeld() if either comes first (Finish() cancels this timer).
+    held_.insert(request);
+    request->hold_timer.expires_after(
+        ToAsioDuration(request->request.not_before - now));
+    request->hold_timer.async_wait([this, request, no_connection](
+                                       const boost::system::error_code& ec) {
+      held_.erase(request);
+      if (ec || request->finished) return;
+      if (shutting_down_) {
+        Answer(request, absl::UnavailableError("http2 pool is shutting down"));
+      } else if (!AnyConnection()) {
+        Answer(request, no_connection());
+      } else {
+        queue_.push_back(request);
+        Dispatch();
+      }
+    });
+    return;
   }
   queue_.push_back(std::move(request));
   Dispatch();
@@ -260,6 +289,13 @@ void PoolImpl::FailQueue(const absl::Status& why) {
   for (auto& request : queue) Answer(request, why);
 }
 
+void PoolImpl::FailHeld(const absl::Status& why) {
+  // Answer() cancels each hold timer, whose handler then erases it from
+  // held_: iterate over a copy.
+  std::vector<std::shared_ptr<PendingRequest>> held(held_.begin(), held_.end());
+  for (auto& request : held) Answer(request, why);
+}
+
 void PoolImpl::UpdateGauges() {
   int ready = 0;
   int64_t in_flight = 0;
@@ -280,6 +316,7 @@ void PoolImpl::UpdateGauges() {
 void PoolImpl::BeginShutdown(absl::Duration grace) {
   shutting_down_ = true;
   FailQueue(absl::UnavailableError("http2 pool is shutting down"));
+  FailHeld(absl::UnavailableError("http2 pool is shutting down"));
   for (auto& slot : slots_) {
     slot->backoff_timer.cancel();
     // Connections without streams have nothing to wait for.
@@ -311,6 +348,7 @@ void PoolImpl::FinalClose() {
       absl::UnavailableError("http2 pool shut down before the response");
   for (auto& connection : all) connection->Close(why);
   FailQueue(why);
+  FailHeld(why);
   UpdateGauges();
   // The loop ends once the closing connections have flushed their GOAWAY.
   work_.reset();

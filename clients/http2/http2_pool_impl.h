@@ -1,7 +1,8 @@
 // PoolImpl: the Pool of http2_pool.h. It owns the event loop (one
 // io_context, one thread), the shared TLS context, `connections` slots each
 // holding at most one live Http2Connection, the connections draining after
-// a GOAWAY, and the queue of requests waiting for room on some connection.
+// a GOAWAY, the requests held until their not_before, and the queue of
+// requests waiting for room on some connection.
 // See README.md beside it for why it is built this way.
 #ifndef CALLPUSH_CLIENTS_HTTP2_HTTP2_POOL_IMPL_H_
 #define CALLPUSH_CLIENTS_HTTP2_HTTP2_POOL_IMPL_H_
@@ -16,6 +17,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -64,6 +66,7 @@ class PoolImpl final : public Pool, private Http2Connection::Owner {
   void ScheduleDispatch();
   void Dispatch();
   void FailQueue(const absl::Status& why);
+  void FailHeld(const absl::Status& why);
   void UpdateGauges();
   void BeginShutdown(absl::Duration grace);
   void FinalClose();
@@ -95,6 +98,8 @@ class PoolImpl final : public Pool, private Http2Connection::Owner {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::shared_ptr<Http2Connection>> draining_;
   std::deque<std::shared_ptr<PendingRequest>> queue_;
+  // Accepted, waiting for request.not_before (counted in outstanding_).
+  std::unordered_set<std::shared_ptr<PendingRequest>> held_;
   int64_t outstanding_ = 0;  // accepted and not yet answered
   bool started_ = false;
   bool dispatch_scheduled_ = false;

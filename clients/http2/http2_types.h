@@ -29,6 +29,11 @@ struct Request {
   std::string body;
   // The stream is reset and the request answered DEADLINE_EXCEEDED then.
   absl::Time deadline = absl::InfiniteFuture();
+  // Not sent before this time (a provider's Retry-After): the pool holds the
+  // request, counted in flight, on a timer until then, blocking no thread.
+  // The deadline still applies while it is held (DEADLINE_EXCEEDED), and a
+  // shutdown answers held requests UNAVAILABLE.
+  absl::Time not_before = absl::InfinitePast();
 };
 
 struct Response {

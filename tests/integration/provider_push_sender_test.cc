@@ -1,6 +1,12 @@
 // ProviderPushSender against the real push sandbox (tests/sandbox): APNs
-// token auth, FCM with an OAuth token fetched from the sandbox, dead tokens
+// token and certificate auth, FCM with an OAuth token fetched from the
+// sandbox, dead tokens, Retry-After, credential renewal after a 403 / 401,
 // and unknown apps. No Postgres.
+//
+// The sender runs on a ShiftedClock: real time plus an offset a test can
+// move, because credentials are kept for a while after they are issued
+// (APNs 20 minutes, FCM 1 minute) and the sandbox checks them against the
+// real time.
 #include "server/provider_push_sender.h"
 
 #include <gmock/gmock.h>
@@ -8,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "clients/base/clock.h"
 #include "server/push_config.h"
 #include "tests/testing/sandbox_process.h"
@@ -38,16 +46,31 @@ constexpr char kDeadIosToken[] =
     "deaddeaddeaddeaddeaddeaddeaddeaddeaddeaddeaddeaddeaddeaddeaddead";
 constexpr char kAndroidToken[] = "fcm-token-android-1:APA91bExample";
 
+// The real time plus an offset that tests move.
+class ShiftedClock final : public Clock {
+ public:
+  absl::Time Now() const override {
+    absl::MutexLock lock(&mu_);
+    return absl::Now() + offset_;
+  }
+  void Shift(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    offset_ += d;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Duration offset_ ABSL_GUARDED_BY(mu_);
+};
+
 class ProviderPushSenderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto sandbox = SandboxProcess::Start();
     ASSERT_TRUE(sandbox.ok()) << sandbox.status();
     sandbox_ = *std::move(sandbox);
-    auto parsed = ParsePushConfig(
-        sandbox_->PushConfig("acme", "com.example.acme").dump());
-    ASSERT_TRUE(parsed.ok()) << parsed.status();
-    auto sender = ProviderPushSender::Create(*parsed, SystemClock::Get());
+    auto sender =
+        CreateSender(sandbox_->PushConfig("acme", "com.example.acme"));
     ASSERT_TRUE(sender.ok()) << sender.status();
     sender_ = *std::move(sender);
   }
@@ -58,7 +81,28 @@ class ProviderPushSenderTest : public ::testing::Test {
     sandbox_.reset();
   }
 
-  static PushRequest Call(Platform platform, std::string token) {
+  absl::StatusOr<std::unique_ptr<ProviderPushSender>> CreateSender(
+      const nlohmann::json& config) {
+    auto parsed = ParsePushConfig(config.dump());
+    if (!parsed.ok()) return parsed.status();
+    return ProviderPushSender::Create(*parsed, clock_);
+  }
+
+  // One app, "certapp", with APNs certificate auth against the sandbox.
+  nlohmann::json CertificateConfig(const std::string& certificate_file,
+                                   const std::string& key_file) const {
+    return {{"apps",
+             {{{"name", "certapp"},
+               {"apns",
+                {{"bundleId", "com.example.certapp"},
+                 {"certificateFile", certificate_file},
+                 {"certificateKeyFile", key_file},
+                 {"productionEndpoint", sandbox_->h2()},
+                 {"sandboxEndpoint", sandbox_->h2()},
+                 {"caFile", sandbox_->dir() + "/ca.pem"}}}}}}};
+  }
+
+  PushRequest Call(Platform platform, std::string token) const {
     PushRequest request;
     request.kind = PushKind::kCall;
     request.device_id = "device-1";
@@ -68,16 +112,21 @@ class ProviderPushSenderTest : public ::testing::Test {
     request.app = "acme";
     request.token_kind = TokenKind::kVoip;
     request.token = std::move(token);
-    request.deadline = absl::Now() + absl::Seconds(10);
-    request.expires_at = absl::Now() + absl::Seconds(60);
+    request.deadline = clock_.Now() + absl::Seconds(10);
+    request.expires_at = clock_.Now() + absl::Seconds(60);
     return request;
   }
 
   PushResult SendAndWait(PushRequest request) {
+    return SendAndWait(*sender_, std::move(request));
+  }
+
+  static PushResult SendAndWait(ProviderPushSender& sender,
+                                PushRequest request) {
     absl::Notification notified;
     PushResult out;
     int calls = 0;
-    sender_->Send(std::move(request), [&](PushResult result) {
+    sender.Send(std::move(request), [&](PushResult result) {
       out = std::move(result);
       ++calls;
       notified.Notify();
@@ -93,6 +142,8 @@ class ProviderPushSenderTest : public ::testing::Test {
     ASSERT_TRUE(sandbox_->PutRules(json).ok());
   }
 
+  // Declared before the senders, which must not outlive it.
+  ShiftedClock clock_;
   std::unique_ptr<SandboxProcess> sandbox_;
   std::unique_ptr<ProviderPushSender> sender_;
 };
@@ -174,19 +225,230 @@ TEST_F(ProviderPushSenderTest, ServiceUnavailableIsResentOnce) {
   EXPECT_EQ(deliveries[1]["status"], 200);
 }
 
-TEST_F(ProviderPushSenderTest, RetryAfterIsHonouredByNotResending) {
+TEST_F(ProviderPushSenderTest,
+       RetryAfterWithinTheDeadlineIsWaitedOutThenResent) {
+  PutRules(absl::StrCat(R"([{"token":")", kIosToken,
+                        R"(","status":429,"retry_after":1,"times":1}])"));
+  PushRequest request = Call(Platform::kIos, kIosToken);  // 10 s deadline
+  const absl::Time start = absl::Now();
+  PushResult result = SendAndWait(std::move(request));
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(result.outcome, PushResult::Outcome::kAccepted) << result.reason;
+  EXPECT_EQ(result.http_status, 200);
+  EXPECT_GE(took, absl::Seconds(1));
+  EXPECT_LT(took, absl::Seconds(5));
+  EXPECT_GE(result.latency, absl::Seconds(1));
+  nlohmann::json deliveries = Deliveries();
+  ASSERT_EQ(deliveries.size(), 2u) << deliveries.dump();
+  EXPECT_EQ(deliveries[0]["status"], 429);
+  EXPECT_EQ(deliveries[1]["status"], 200);
+}
+
+TEST_F(ProviderPushSenderTest, RetryAfterBeyondTheDeadlineFailsWithoutResend) {
   PutRules(absl::StrCat(R"([{"token":")", kAndroidToken,
-                        R"(","status":503,"retry_after":30,"times":1}])"));
-  PushResult result = SendAndWait(Call(Platform::kAndroid, kAndroidToken));
+                        R"(","status":503,"retry_after":5,"times":1}])"));
+  PushRequest request = Call(Platform::kAndroid, kAndroidToken);
+  request.deadline = clock_.Now() + absl::Seconds(2);
+  const absl::Time start = absl::Now();
+  PushResult result = SendAndWait(std::move(request));
+  // Answered as soon as the 503 came, not at the deadline.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   EXPECT_EQ(result.outcome, PushResult::Outcome::kFailed);
   EXPECT_EQ(result.provider, "fcm");
   EXPECT_EQ(result.http_status, 503);
+  EXPECT_FALSE(result.deadline_exceeded);
   EXPECT_TRUE(result.retryable);
   ASSERT_TRUE(result.retry_after.has_value());
-  EXPECT_EQ(*result.retry_after, absl::Seconds(30));
+  EXPECT_EQ(*result.retry_after, absl::Seconds(5));
   nlohmann::json deliveries = Deliveries();
   ASSERT_EQ(deliveries.size(), 1u) << deliveries.dump();
   EXPECT_EQ(deliveries[0]["status"], 503);
+}
+
+TEST_F(ProviderPushSenderTest, AtMostTwoTriesWhateverTheProviderAnswers) {
+  PutRules(absl::StrCat(R"([{"token":")", kIosToken,
+                        R"(","status":500,"times":3}])"));
+  PushResult result = SendAndWait(Call(Platform::kIos, kIosToken));
+  EXPECT_EQ(result.outcome, PushResult::Outcome::kFailed);
+  EXPECT_EQ(result.http_status, 500);
+  EXPECT_TRUE(result.retryable);
+  nlohmann::json deliveries = Deliveries();
+  ASSERT_EQ(deliveries.size(), 2u) << deliveries.dump();
+  EXPECT_EQ(deliveries[0]["status"], 500);
+  EXPECT_EQ(deliveries[1]["status"], 500);
+}
+
+TEST_F(ProviderPushSenderTest, CertificateAuthSendsNoAuthorizationHeader) {
+  auto sender = CreateSender(CertificateConfig(
+      sandbox_->dir() + "/client.pem", sandbox_->dir() + "/client-key.pem"));
+  ASSERT_TRUE(sender.ok()) << sender.status();
+  // The sandbox's client certificate is valid for a year.
+  std::map<std::string, absl::Time> expiries = (*sender)->CertificateExpiries();
+  ASSERT_EQ(expiries.size(), 1u);
+  ASSERT_EQ(expiries.count("certapp"), 1u);
+  EXPECT_GT(expiries["certapp"], absl::Now() + absl::Hours(24 * 360));
+  EXPECT_LT(expiries["certapp"], absl::Now() + absl::Hours(24 * 366));
+  // Token auth exports no expiry.
+  EXPECT_TRUE(sender_->CertificateExpiries().empty());
+
+  PushRequest request = Call(Platform::kIos, kIosToken);
+  request.app = "certapp";
+  PushResult result = SendAndWait(**sender, std::move(request));
+  (*sender)->Shutdown(absl::Seconds(1));
+  EXPECT_EQ(result.outcome, PushResult::Outcome::kAccepted) << result.reason;
+  EXPECT_EQ(result.http_status, 200);
+  nlohmann::json deliveries = Deliveries();
+  ASSERT_EQ(deliveries.size(), 1u) << deliveries.dump();
+  EXPECT_EQ(deliveries[0]["status"], 200);
+  EXPECT_EQ(deliveries[0]["headers"]["apns-topic"], "com.example.certapp.voip");
+  // The sandbox accepted the push on the strength of the certificate alone.
+  EXPECT_FALSE(deliveries[0]["headers"].contains("authorization"))
+      << deliveries[0].dump();
+  EXPECT_FALSE(deliveries[0].contains("credential")) << deliveries[0].dump();
+}
+
+TEST_F(ProviderPushSenderTest, CertificateFromAnotherCaFailsClassified) {
+  // Self-signed: the sandbox's CA did not sign it, so the TLS handshake
+  // fails and no push reaches the sandbox.
+  const std::string cert = sandbox_->dir() + "/rogue.pem";
+  const std::string key = sandbox_->dir() + "/rogue-key.pem";
+  auto made = RunProgram(
+      {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+       "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+       "-days", "30", "-subj", "/CN=rogue APNs client"},
+      absl::Seconds(30));
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_EQ(made->exit_code, 0) << made->output;
+  auto sender = CreateSender(CertificateConfig(cert, key));
+  ASSERT_TRUE(sender.ok()) << sender.status();
+  const std::map<std::string, absl::Time> expiries =
+      (*sender)->CertificateExpiries();
+  ASSERT_EQ(expiries.count("certapp"), 1u);
+  EXPECT_LT(expiries.at("certapp"), absl::Now() + absl::Hours(24 * 31));
+
+  PushRequest request = Call(Platform::kIos, kIosToken);
+  request.app = "certapp";
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  PushResult result = SendAndWait(**sender, std::move(request));
+  (*sender)->Shutdown(absl::Seconds(1));
+  EXPECT_LT(absl::Now(), deadline);  // a failed handshake, not a timeout
+  EXPECT_EQ(result.outcome, PushResult::Outcome::kFailed) << result.reason;
+  EXPECT_EQ(result.provider, "apns");
+  EXPECT_EQ(result.http_status, 0);
+  EXPECT_FALSE(result.deadline_exceeded);
+  EXPECT_FALSE(result.dead_token);
+  // Nothing says the push was not processed: never resent blindly.
+  EXPECT_FALSE(result.retryable);
+  EXPECT_FALSE(result.reason.empty());
+  EXPECT_EQ(Deliveries().size(), 0u);
+}
+
+TEST_F(ProviderPushSenderTest, UnreadableCertificateIsInvalidArgument) {
+  // The key where the certificate belongs: a common mix-up.
+  auto sender =
+      CreateSender(CertificateConfig(sandbox_->dir() + "/client-key.pem",
+                                     sandbox_->dir() + "/client-key.pem"));
+  ASSERT_FALSE(sender.ok());
+  EXPECT_EQ(sender.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(sender.status().message(),
+                                "apps[0] (certapp): apns: certificateFile"))
+      << sender.status();
+}
+
+// ApnsTokenProvider::OnTokenRejected keeps a token younger than 20 minutes
+// (min_renew_interval): renewing it would earn TooManyProviderTokenUpdates,
+// and a fresh token that is refused points at the configuration, not at its
+// age. So a 403 right after the token was issued does not renew it.
+TEST_F(ProviderPushSenderTest, ProviderTokenRefusedSoonAfterIssueIsKept) {
+  ASSERT_EQ(SendAndWait(Call(Platform::kIos, kIosToken)).outcome,
+            PushResult::Outcome::kAccepted);
+  PutRules(absl::StrCat(R"([{"token":")", kIosToken,
+                        R"(","status":403,"reason":"ExpiredProviderToken",)",
+                        R"("times":1}])"));
+  PushResult refused = SendAndWait(Call(Platform::kIos, kIosToken));
+  EXPECT_EQ(refused.outcome, PushResult::Outcome::kFailed);
+  EXPECT_EQ(refused.http_status, 403);
+  EXPECT_EQ(refused.reason, "ExpiredProviderToken");
+  EXPECT_FALSE(refused.dead_token);
+  EXPECT_FALSE(refused.retryable);
+  PushResult next = SendAndWait(Call(Platform::kIos, kIosToken));
+  EXPECT_EQ(next.outcome, PushResult::Outcome::kAccepted) << next.reason;
+
+  nlohmann::json deliveries = Deliveries();
+  ASSERT_EQ(deliveries.size(), 3u) << deliveries.dump();  // no resend
+  EXPECT_EQ(deliveries[1]["status"], 403);
+  ASSERT_TRUE(deliveries[0].contains("credential")) << deliveries[0].dump();
+  EXPECT_EQ(deliveries[1]["credential"], deliveries[0]["credential"]);
+  EXPECT_EQ(deliveries[2]["credential"], deliveries[0]["credential"]);
+}
+
+TEST_F(ProviderPushSenderTest,
+       ProviderTokenRefusedAfterTwentyMinutesIsRenewed) {
+  // The first token is issued 30 minutes ago (the sandbox accepts tokens up
+  // to an hour old), then the clock comes back to now.
+  clock_.Shift(-absl::Minutes(30));
+  ASSERT_EQ(SendAndWait(Call(Platform::kIos, kIosToken)).outcome,
+            PushResult::Outcome::kAccepted);
+  clock_.Shift(absl::Minutes(30));
+  PutRules(absl::StrCat(R"([{"token":")", kIosToken,
+                        R"(","status":403,"reason":"ExpiredProviderToken",)",
+                        R"("times":1}])"));
+  PushResult refused = SendAndWait(Call(Platform::kIos, kIosToken));
+  EXPECT_EQ(refused.outcome, PushResult::Outcome::kFailed);
+  EXPECT_EQ(refused.http_status, 403);
+  EXPECT_FALSE(refused.dead_token);
+  EXPECT_FALSE(refused.retryable);
+  PushResult next = SendAndWait(Call(Platform::kIos, kIosToken));
+  EXPECT_EQ(next.outcome, PushResult::Outcome::kAccepted) << next.reason;
+
+  nlohmann::json deliveries = Deliveries();
+  ASSERT_EQ(deliveries.size(), 3u) << deliveries.dump();  // no resend
+  EXPECT_EQ(deliveries[0]["status"], 200);
+  EXPECT_EQ(deliveries[1]["status"], 403);
+  EXPECT_EQ(deliveries[2]["status"], 200);
+  ASSERT_TRUE(deliveries[0].contains("credential")) << deliveries[0].dump();
+  // The refused push carried the old token (30 minutes is under the 50
+  // minute renewal); the one after it a new one.
+  EXPECT_EQ(deliveries[1]["credential"], deliveries[0]["credential"]);
+  EXPECT_NE(deliveries[2]["credential"], deliveries[0]["credential"]);
+}
+
+TEST_F(ProviderPushSenderTest, FcmUnauthorizedIsResentWithAFreshAccessToken) {
+  // FcmTokenCache keeps a token younger than a minute (a token refused at
+  // once points at the configuration): fetch it two minutes "ago".
+  clock_.Shift(-absl::Minutes(2));
+  ASSERT_EQ(SendAndWait(Call(Platform::kAndroid, kAndroidToken)).outcome,
+            PushResult::Outcome::kAccepted);
+  clock_.Shift(absl::Minutes(2));
+  PutRules(absl::StrCat(R"([{"token":")", kAndroidToken,
+                        R"(","status":401,"times":1}])"));
+  PushResult result = SendAndWait(Call(Platform::kAndroid, kAndroidToken));
+  EXPECT_EQ(result.outcome, PushResult::Outcome::kAccepted) << result.reason;
+  EXPECT_EQ(result.http_status, 200);
+
+  nlohmann::json deliveries = Deliveries();
+  ASSERT_EQ(deliveries.size(), 3u) << deliveries.dump();
+  EXPECT_EQ(deliveries[1]["status"], 401);
+  EXPECT_EQ(deliveries[2]["status"], 200);
+  ASSERT_TRUE(deliveries[0].contains("credential")) << deliveries[0].dump();
+  EXPECT_EQ(deliveries[1]["credential"], deliveries[0]["credential"]);
+  EXPECT_NE(deliveries[2]["credential"], deliveries[1]["credential"]);
+}
+
+TEST_F(ProviderPushSenderTest, FcmUnauthorizedRightAfterFetchKeepsTheToken) {
+  // What the cache does with a token under a minute old: the one resend
+  // goes out with the same token (here the sandbox then accepts it).
+  PutRules(absl::StrCat(R"([{"token":")", kAndroidToken,
+                        R"(","status":401,"times":1}])"));
+  PushResult result = SendAndWait(Call(Platform::kAndroid, kAndroidToken));
+  EXPECT_EQ(result.outcome, PushResult::Outcome::kAccepted) << result.reason;
+
+  nlohmann::json deliveries = Deliveries();
+  ASSERT_EQ(deliveries.size(), 2u) << deliveries.dump();
+  EXPECT_EQ(deliveries[0]["status"], 401);
+  EXPECT_EQ(deliveries[1]["status"], 200);
+  ASSERT_TRUE(deliveries[0].contains("credential")) << deliveries[0].dump();
+  EXPECT_EQ(deliveries[1]["credential"], deliveries[0]["credential"]);
 }
 
 TEST_F(ProviderPushSenderTest, ConcurrentFcmPushesWaitForOneTokenFetch) {

@@ -1,8 +1,29 @@
 #include "tests/sandbox/deliveries.h"
 
+#include <openssl/sha.h>
+
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+
 namespace callpush::sandbox {
+
+std::string CredentialFingerprint(absl::string_view authorization) {
+  authorization = absl::StripAsciiWhitespace(authorization);
+  if (authorization.empty()) return "";
+  const size_t space = authorization.find(' ');
+  if (space != absl::string_view::npos) {
+    authorization =
+        absl::StripLeadingAsciiWhitespace(authorization.substr(space + 1));
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(authorization.data()),
+         authorization.size(), digest);
+  // 64 bits tell credentials apart and are useless for forging one.
+  return "sha256:" + absl::BytesToHexString(absl::string_view(
+                         reinterpret_cast<const char*>(digest), 8));
+}
 
 nlohmann::json DeliveryToJson(const Delivery& delivery) {
   nlohmann::json headers = nlohmann::json::object();
@@ -15,6 +36,7 @@ nlohmann::json DeliveryToJson(const Delivery& delivery) {
   if (delivery.action != StreamAction::kRespond) {
     json["action"] = StreamActionName(delivery.action);
   }
+  if (!delivery.credential.empty()) json["credential"] = delivery.credential;
   return json;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "tests/sandbox/http_types.h"
 
@@ -21,8 +22,17 @@ struct Delivery {
   nlohmann::json payload;  // the body; a JSON string if it did not parse
   int status = 0;          // 0: not processed (see action)
   StreamAction action = StreamAction::kRespond;
+  // CredentialFingerprint of the authorization header; "" without one.
+  std::string credential;
 };
 
+// "sha256:" and the first 16 hex digits of the SHA-256 of the credential
+// after its scheme ("bearer <jwt>" -> hash of the JWT), so that a test can
+// tell whether two pushes carried the same credential without the sandbox
+// ever showing one. "" for an empty header.
+std::string CredentialFingerprint(absl::string_view authorization);
+
+// As GET /deliveries shows it; "credential" only when there was one.
 nlohmann::json DeliveryToJson(const Delivery& delivery);
 
 class DeliveryLog {

@@ -274,15 +274,29 @@ void H2ServerSession::OnRequestComplete(int32_t stream_id) {
     Respond(stream_id, too_large);
     return;
   }
+  if (goaway_last_stream_id_ >= 0 && stream_id > goaway_last_stream_id_) {
+    // Complete before our GOAWAY left: the client resends it, so it must
+    // not be processed here as well.
+    handler_.NotProcessed(stream->request, StreamAction::kGoaway);
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id,
+                              NGHTTP2_REFUSED_STREAM);
+    return;
+  }
   StreamReply reply = handler_.Handle(stream->request);
   switch (reply.action) {
     case StreamAction::kGoaway: {
-      // Every stream from this one on is left unprocessed; nghttp2 closes
-      // them when the GOAWAY is sent, and the connection ends once the
-      // earlier streams are answered.
-      int32_t last = std::max(0, stream_id - 2);
-      nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last, NGHTTP2_NO_ERROR,
-                            nullptr, 0);
+      // The last stream id is the highest one processed (answered or still
+      // being delayed): those complete, and the connection ends after them.
+      // Everything above it, this stream included, is left unprocessed;
+      // nghttp2 closes those once the GOAWAY is sent. A stream processed
+      // out of order above this one would cover it, so refuse it too.
+      goaway_last_stream_id_ = max_processed_stream_id_;
+      nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, goaway_last_stream_id_,
+                            NGHTTP2_NO_ERROR, nullptr, 0);
+      if (stream_id <= goaway_last_stream_id_) {
+        nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id,
+                                  NGHTTP2_REFUSED_STREAM);
+      }
       return;
     }
     case StreamAction::kRefuseStream:
@@ -295,6 +309,7 @@ void H2ServerSession::OnRequestComplete(int32_t stream_id) {
       Close();
       return;
     case StreamAction::kRespond:
+      max_processed_stream_id_ = std::max(max_processed_stream_id_, stream_id);
       break;
   }
   if (reply.delay <= absl::ZeroDuration()) {

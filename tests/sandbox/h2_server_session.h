@@ -78,6 +78,10 @@ class H2ServerSession final
   std::array<uint8_t, 16 * 1024> read_buffer_;
   std::string write_buffer_;
   std::map<int32_t, std::unique_ptr<Stream>> streams_;
+  // The highest stream id handed to the handler and answered (or being
+  // delayed), and the last-stream-id of the GOAWAY sent (-1: none yet).
+  int32_t max_processed_stream_id_ = 0;
+  int32_t goaway_last_stream_id_ = -1;
 };
 
 }  // namespace callpush::sandbox

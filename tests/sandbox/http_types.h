@@ -53,6 +53,9 @@ class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual StreamReply Handle(const HttpRequest& request) = 0;
+  // A complete request the session did not hand to Handle() because it
+  // arrived above the last-stream-id of a GOAWAY the session had sent.
+  virtual void NotProcessed(const HttpRequest& request, StreamAction why) = 0;
 };
 
 }  // namespace callpush::sandbox

@@ -103,6 +103,9 @@ absl::Status Run() {
     StreamReply Handle(const HttpRequest& request) override {
       return h_->Handle(request);
     }
+    void NotProcessed(const HttpRequest& request, StreamAction why) override {
+      h_->NotProcessed(request, why);
+    }
 
    private:
     std::unique_ptr<SandboxHandler>& h_;

@@ -76,23 +76,41 @@ StreamReply SandboxHandler::HandlePush(const PushEndpoint& endpoint,
 
   bool processed = reply.action == StreamAction::kRespond;
   int status = processed ? reply.response.status : 0;
-  Log(LogLevel::kInfo, "push",
-      {{"provider", endpoint.provider()},
-       {"token", RedactToken(check.token)},
-       {"status", std::to_string(status)},
-       {"action", StreamActionName(reply.action)}});
-  Delivery delivery;
-  delivery.provider = endpoint.provider();
-  delivery.token = check.token;
-  delivery.headers = RecordedHeaders(request.headers);
-  delivery.payload = check.payload;
-  delivery.status = status;
-  delivery.action = reply.action;
-  log_.Add(std::move(delivery));
+  Record(endpoint, request, check, status, reply.action);
   if (status == 200 && observer_ != nullptr) {
     observer_->OnDelivered(endpoint.provider(), check.token, request.body);
   }
   return reply;
+}
+
+void SandboxHandler::NotProcessed(const HttpRequest& request,
+                                  StreamAction why) {
+  for (const PushEndpoint* endpoint : endpoints_) {
+    if (endpoint->Matches(request.path)) {
+      Record(*endpoint, request, endpoint->Check(request), 0, why);
+      return;
+    }
+  }
+}
+
+void SandboxHandler::Record(const PushEndpoint& endpoint,
+                            const HttpRequest& request, const PushCheck& check,
+                            int status, StreamAction action) {
+  Log(LogLevel::kInfo, "push",
+      {{"provider", endpoint.provider()},
+       {"token", RedactToken(check.token)},
+       {"status", std::to_string(status)},
+       {"action", StreamActionName(action)}});
+  Delivery delivery;
+  delivery.provider = endpoint.provider();
+  delivery.token = check.token;
+  delivery.headers = RecordedHeaders(request.headers);
+  delivery.credential =
+      CredentialFingerprint(request.Header("authorization").value_or(""));
+  delivery.payload = check.payload;
+  delivery.status = status;
+  delivery.action = action;
+  log_.Add(std::move(delivery));
 }
 
 }  // namespace callpush::sandbox

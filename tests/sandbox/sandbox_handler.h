@@ -25,10 +25,14 @@ class SandboxHandler final : public RequestHandler {
                  PushObserver* observer);
 
   StreamReply Handle(const HttpRequest& request) override;
+  // Recorded as a delivery with status 0 and action `why`.
+  void NotProcessed(const HttpRequest& request, StreamAction why) override;
 
  private:
   StreamReply HandlePush(const PushEndpoint& endpoint,
                          const HttpRequest& request);
+  void Record(const PushEndpoint& endpoint, const HttpRequest& request,
+              const PushCheck& check, int status, StreamAction action);
 
   const std::vector<const PushEndpoint*> endpoints_;
   OAuthEndpoint* const oauth_;

@@ -72,13 +72,22 @@ nlohmann::json SandboxProcess::Deliveries() const {
 }
 
 absl::Status SandboxProcess::PutRules(const std::string& json) const {
-  auto run = RunProgram(
-      {"/usr/bin/curl", "-s", "--fail", "--max-time", "10", "-X", "PUT",
-       "--data", json, absl::StrCat("http://", admin_, "/rules")},
-      absl::Seconds(15));
+  return Put("/rules", json);
+}
+
+absl::Status SandboxProcess::PutSettings(const std::string& json) const {
+  return Put("/settings", json);
+}
+
+absl::Status SandboxProcess::Put(const std::string& path,
+                                 const std::string& json) const {
+  auto run =
+      RunProgram({"/usr/bin/curl", "-s", "--fail", "--max-time", "10", "-X",
+                  "PUT", "--data", json, absl::StrCat("http://", admin_, path)},
+                 absl::Seconds(15));
   if (!run.ok()) return run.status();
   if (run->exit_code != 0) {
-    return absl::InternalError(absl::StrCat("PUT /rules: ", run->output));
+    return absl::InternalError(absl::StrCat("PUT ", path, ": ", run->output));
   }
   return absl::OkStatus();
 }

@@ -32,9 +32,12 @@ class SandboxProcess {
   nlohmann::json Deliveries() const;
   // PUT /rules with a JSON array.
   absl::Status PutRules(const std::string& json) const;
+  // PUT /settings, e.g. {"max_concurrent_streams": 1}.
+  absl::Status PutSettings(const std::string& json) const;
 
  private:
   SandboxProcess() = default;
+  absl::Status Put(const std::string& path, const std::string& json) const;
   std::string dir_, h2_, admin_;
   std::unique_ptr<Subprocess> process_;
 };

@@ -26,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
+#include "tests/testing/http2_answer.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -39,47 +40,7 @@ using ::callpush::testing::Subprocess;
 using ::testing::HasSubstr;
 using ::testing::Le;
 
-// Collects the one answer a callback must get; counts extra calls.
-class Answer {
- public:
-  Callback Done() {
-    return [this](absl::StatusOr<Response> r) {
-      absl::MutexLock lock(&mu_);
-      if (++calls_ == 1) {
-        result_ = std::move(r);
-        at_ = absl::Now();
-      }
-    };
-  }
-  absl::StatusOr<Response> Wait(absl::Duration timeout = absl::Seconds(10)) {
-    absl::MutexLock lock(&mu_);
-    auto answered = [this]()
-                        ABSL_SHARED_LOCKS_REQUIRED(mu_) { return calls_ > 0; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&answered), timeout)) {
-      return absl::UnknownError("test: no answer in time");
-    }
-    return result_;
-  }
-  bool answered() const {
-    absl::MutexLock lock(&mu_);
-    return calls_ > 0;
-  }
-  int calls() const {
-    absl::MutexLock lock(&mu_);
-    return calls_;
-  }
-  absl::Time at() const {
-    absl::MutexLock lock(&mu_);
-    return at_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  int calls_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::StatusOr<Response> result_ ABSL_GUARDED_BY(mu_) =
-      absl::UnknownError("unset");
-  absl::Time at_ ABSL_GUARDED_BY(mu_);
-};
+using Answer = ::callpush::testing::Http2Answer;
 
 // A TCP socket listening on 127.0.0.1 (port 0 picks one).
 class Listener {

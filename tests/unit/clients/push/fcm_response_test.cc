@@ -86,8 +86,10 @@ INSTANTIATE_TEST_SUITE_P(
         // says nothing about the token.
         Row{404, "NOT_FOUND", "", Outcome::kRejected, false, false,
             "NOT_FOUND"},
+        // A configuration mistake (wrong project) would earn it for every
+        // device: rejected, but the token is kept.
         Row{403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH", Outcome::kRejected,
-            true, false, "SENDER_ID_MISMATCH"},
+            false, false, "SENDER_ID_MISMATCH"},
         Row{403, "PERMISSION_DENIED", "", Outcome::kRejected, false, false,
             "PERMISSION_DENIED"},
         Row{400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", Outcome::kRejected,
