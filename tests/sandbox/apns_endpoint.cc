@@ -106,8 +106,7 @@ absl::optional<HttpResponse> ApnsEndpoint::CheckHeaders(
     }
     absl::string_view jwt = absl::StripAsciiWhitespace(
         absl::string_view(*auth).substr(sizeof("bearer ") - 1));
-    absl::Status verified = VerifyApnsProviderToken(
-        jwt, ApnsTokenKey{team_id_, key_id_, public_key_.get()}, clock_.Now());
+    absl::Status verified = VerifyCached(jwt);
     if (absl::IsUnauthenticated(verified)) {
       return reject(403, "ExpiredProviderToken");
     }
@@ -187,6 +186,24 @@ HttpResponse ApnsEndpoint::Reject(const HttpRequest& request, int status,
   }
   response.body = body.dump();
   return response;
+}
+
+absl::Status ApnsEndpoint::VerifyCached(absl::string_view jwt) const {
+  absl::Time now = clock_.Now();
+  {
+    absl::MutexLock lock(&mu_);
+    if (jwt == verified_token_ && now < verified_until_) {
+      return absl::OkStatus();
+    }
+  }
+  absl::Status verified = VerifyApnsProviderToken(
+      jwt, ApnsTokenKey{team_id_, key_id_, public_key_.get()}, now);
+  if (verified.ok()) {
+    absl::MutexLock lock(&mu_);
+    verified_token_ = std::string(jwt);
+    verified_until_ = now + kVerifiedTokenReuse;
+  }
+  return verified;
 }
 
 }  // namespace callpush::sandbox
