@@ -273,10 +273,12 @@ void Http2Connection::ScheduleFlush() {
   // One write per loop turn, not per request: a burst dispatched in one turn
   // leaves in one TLS record and one syscall (a flush per request measured
   // ~3x the client CPU per push and one-message ping-pong with the peer).
+  ++batch_;
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
   boost::asio::post(tls_.get_executor(), [self = shared_from_this()] {
     self->flush_scheduled_ = false;
+    self->batch_ = 0;
     self->Flush();
   });
 }

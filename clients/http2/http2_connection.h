@@ -78,6 +78,12 @@ class Http2Connection final
   // minus streams open (including reset ones not yet closed). 0 unless ready.
   int64_t Room() const;
   int64_t open_streams() const { return static_cast<int64_t>(streams_.size()); }
+  // True while requests submitted in this loop turn wait for their write
+  // and the batch can take more: adding to it costs no extra record or
+  // syscall.
+  bool batching() const {
+    return flush_scheduled_ && batch_ < kMaxBatch && Room() > 0;
+  }
 
   // Opens a stream for `request` (Room() must be > 0). RESOURCE_EXHAUSTED
   // when stream ids ran out (the connection then drains), INTERNAL else.
@@ -141,6 +147,10 @@ class Http2Connection final
   bool socket_closed_ = false;
   bool awaiting_ping_ = false;
   bool flush_scheduled_ = false;
+  // Requests submitted since the flush was scheduled. ~16 pushes of ~1 KB
+  // fill one 16 KiB TLS record; past that, spreading over connections wins.
+  static constexpr int kMaxBatch = 16;
+  int batch_ = 0;
   std::string out_;
   char in_[16384];
 };

@@ -6,8 +6,9 @@
 //   exponential backoff and jitter.
 // - Streams in flight are counted per connection against the peer's current
 //   SETTINGS_MAX_CONCURRENT_STREAMS (nghttp2's hidden queue is never used);
-//   requests go to the ready connection with the most room; the total in
-//   flight is bounded.
+//   requests go to a connection whose write for this loop turn is pending
+//   (up to 16), else to the ready connection with the most room; the total
+//   in flight is bounded.
 // - REFUSED_STREAM and streams above a GOAWAY's last-stream-id were not
 //   processed: they are resent on another connection within their deadline.
 // - Each request has a deadline; its stream is reset when it passes.

@@ -259,15 +259,21 @@ void PoolImpl::Dispatch() {
       queue_.pop_front();
       continue;
     }
-    // The ready connection with the most room.
+    // A connection whose batch for this loop turn has room (one write for
+    // many requests), else the ready connection with the most room.
     Http2Connection* best = nullptr;
     int64_t best_room = 0;
+    bool best_batching = false;
     for (auto& slot : slots_) {
       if (slot->connection == nullptr) continue;
       int64_t room = slot->connection->Room();
-      if (room > best_room) {
+      if (room <= 0) continue;
+      bool batching = slot->connection->batching();
+      if ((batching && !best_batching) ||
+          (batching == best_batching && room > best_room)) {
         best = slot->connection.get();
         best_room = room;
+        best_batching = batching;
       }
     }
     if (best == nullptr) break;
