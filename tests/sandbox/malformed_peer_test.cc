@@ -28,6 +28,7 @@
 #include "clients/http2/http2_pool.h"
 #include "tests/sandbox/cert_maker.h"
 #include "tests/testing/http2_answer.h"
+#include "tests/testing/loopback_socket.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -104,36 +105,25 @@ class ScriptedPeer {
           return SSL_TLSEXT_ERR_OK;
         },
         nullptr);
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    EXPECT_EQ(listen(fd_, 8), 0);
+    listener_.Listen();
     thread_ = std::thread([this] { Serve(); });
   }
 
   ~ScriptedPeer() {
     stop_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
+    listener_.Close();
     int client = client_.exchange(-1);
     if (client >= 0) shutdown(client, SHUT_RDWR);
     thread_.join();
     SSL_CTX_free(ctx_);
   }
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return listener_.port(); }
 
  private:
   void Serve() {
     while (!stop_) {
-      int client = accept(fd_, nullptr, nullptr);
+      int client = accept(listener_.fd(), nullptr, nullptr);
       if (client < 0) return;
       client_ = client;
       SSL* ssl = SSL_new(ctx_);
@@ -189,8 +179,7 @@ class ScriptedPeer {
   const std::string answer_;
   const bool close_after_answer_;
   SSL_CTX* ctx_ = nullptr;
-  int fd_ = -1;
-  uint16_t port_ = 0;
+  ::callpush::testing::LoopbackSocket listener_;
   std::atomic<int> client_{-1};
   std::atomic<bool> stop_{false};
   std::thread thread_;

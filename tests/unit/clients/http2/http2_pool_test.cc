@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
 #include "tests/testing/http2_answer.h"
+#include "tests/testing/loopback_socket.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -42,32 +43,7 @@ using ::testing::Le;
 
 using Answer = ::callpush::testing::Http2Answer;
 
-// A TCP socket listening on 127.0.0.1 (port 0 picks one).
-class Listener {
- public:
-  Listener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~Listener() { Close(); }
-  void Listen() { EXPECT_EQ(listen(fd_, 16), 0); }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
+using Listener = ::callpush::testing::LoopbackSocket;
 
 // A port nothing listens on (for now).
 uint16_t FreePort() {

@@ -16,6 +16,7 @@
 #include "clients/base/clock.h"
 #include "clients/http2/http2_pool.h"
 #include "tests/testing/http2_answer.h"
+#include "tests/testing/loopback_socket.h"
 #include "tests/testing/status_matchers.h"
 
 namespace callpush::http2 {
@@ -24,28 +25,7 @@ namespace {
 using ::callpush::testing::StatusIs;
 using Answer = ::callpush::testing::Http2Answer;
 
-// A TCP socket bound on 127.0.0.1 (port 0 picks one); Listen() makes it a
-// peer that accepts connections into its backlog and never answers.
-class Socket {
- public:
-  Socket() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~Socket() { close(fd_); }
-  void Listen() { EXPECT_EQ(listen(fd_, 16), 0); }
-  uint16_t port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-};
+using Socket = ::callpush::testing::LoopbackSocket;
 
 std::unique_ptr<Pool> MakePool(uint16_t port, size_t max_in_flight = 100) {
   PoolOptions options;
