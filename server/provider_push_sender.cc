@@ -38,6 +38,28 @@ constexpr absl::Duration kMinRetryTime = absl::Milliseconds(20);
 // How long an OAuth token fetch may take.
 constexpr absl::Duration kTokenFetchTimeout = absl::Seconds(5);
 
+// Runs a callback once, whichever of its callers comes first.
+class OnceCallback {
+ public:
+  explicit OnceCallback(
+      absl::AnyInvocable<void(absl::StatusOr<std::string>)> fn)
+      : fn_(std::move(fn)) {}
+  void Run(absl::StatusOr<std::string> value) {
+    absl::AnyInvocable<void(absl::StatusOr<std::string>)> fn;
+    {
+      absl::MutexLock lock(&mu_);
+      fn = std::move(fn_);
+      fn_ = nullptr;
+    }
+    if (fn) fn(std::move(value));
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::AnyInvocable<void(absl::StatusOr<std::string>)> fn_
+      ABSL_GUARDED_BY(mu_);
+};
+
 PushResult Failed(std::string provider, std::string reason) {
   PushResult result;
   result.outcome = PushResult::Outcome::kFailed;
@@ -361,16 +383,21 @@ void ProviderPushSender::SendApns(ApnsApp& app,
 
 void ProviderPushSender::SendFcm(FcmApp& app,
                                  std::shared_ptr<Pending> pending) {
-  WithFcmToken(app, [this, &app, pending = std::move(pending)](
-                        absl::StatusOr<std::string> token) mutable {
-    if (!token.ok()) {
-      Finish(*pending,
-             Failed("fcm", absl::StrCat("cannot obtain an FCM access token: ",
-                                        token.status().message())));
-      return;
-    }
-    SendFcmWithToken(app, std::move(pending), *token);
-  });
+  const absl::Time deadline = pending->request.deadline;
+  WithFcmToken(
+      app, deadline,
+      [this, &app, pending = std::move(pending)](
+          absl::StatusOr<std::string> token) mutable {
+        if (!token.ok()) {
+          PushResult failed =
+              Failed("fcm", absl::StrCat("cannot obtain an FCM access token: ",
+                                         token.status().message()));
+          failed.deadline_exceeded = absl::IsDeadlineExceeded(token.status());
+          Finish(*pending, std::move(failed));
+          return;
+        }
+        SendFcmWithToken(app, std::move(pending), *token);
+      });
 }
 
 void ProviderPushSender::SendFcmWithToken(FcmApp& app,
@@ -411,7 +438,8 @@ void ProviderPushSender::SendFcmWithToken(FcmApp& app,
 }
 
 void ProviderPushSender::WithFcmToken(
-    FcmApp& app, absl::AnyInvocable<void(absl::StatusOr<std::string>)> use) {
+    FcmApp& app, absl::Time deadline,
+    absl::AnyInvocable<void(absl::StatusOr<std::string>)> use) {
   bool refresh = false;
   std::optional<std::string> token;
   std::string error;
@@ -427,7 +455,17 @@ void ProviderPushSender::WithFcmToken(
     }
     if (!token.has_value()) {
       if (app.refreshing) {
-        app.waiters.push_back(std::move(use));
+        // Whichever comes first, the token or the push's deadline, answers
+        // the push; the refresh goes on for the pushes after it.
+        auto once = std::make_shared<OnceCallback>(std::move(use));
+        app.waiters.push_back(
+            [once](absl::StatusOr<std::string> t) { once->Run(std::move(t)); });
+        if (deadline != absl::InfinitePast()) {
+          app.oauth_pool->RunAt(deadline, [once] {
+            once->Run(absl::DeadlineExceededError(
+                "no FCM access token before the push's deadline"));
+          });
+        }
       } else {
         error = app.last_error.empty() ? "no token" : app.last_error;
       }

@@ -93,7 +93,9 @@ class ProviderPushSender final : public PushSender {
                         const std::string& token);
   // Runs `use` with an access token of `app`: at once when one is cached,
   // else when the refresh in flight (started here if needed) ends.
-  void WithFcmToken(FcmApp& app,
+  // A push that has to wait for the refresh is answered DEADLINE_EXCEEDED
+  // at `deadline` if the refresh is slower (InfinitePast: no deadline).
+  void WithFcmToken(FcmApp& app, absl::Time deadline,
                     absl::AnyInvocable<void(absl::StatusOr<std::string>)> use);
   void RefreshFcmToken(FcmApp& app);
   // When to resend after `result` (now, or after its Retry-After), or

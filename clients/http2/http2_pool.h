@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
@@ -64,6 +65,10 @@ class Pool {
   virtual ~Pool() = default;
   virtual void Send(Request request, Callback done) = 0;
   virtual PoolStats Stats() const = 0;
+  // Runs `fn` on the loop thread at `at` (at once if past), so that a user
+  // of the pool can keep a deadline without a thread of its own. Never runs
+  // once the pool is shut down; `fn` must not block.
+  virtual void RunAt(absl::Time at, absl::AnyInvocable<void()> fn) = 0;
   // Refuses new requests (UNAVAILABLE), waits up to `grace` for those in
   // flight, then closes every connection and stops the loop. Idempotent.
   virtual void Shutdown(absl::Duration grace) = 0;

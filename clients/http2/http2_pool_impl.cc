@@ -121,6 +121,24 @@ void PoolImpl::Shutdown(absl::Duration grace) {
   if (thread_.joinable()) thread_.join();
 }
 
+void PoolImpl::RunAt(absl::Time at, absl::AnyInvocable<void()> fn) {
+  absl::MutexLock lock(&mu_);
+  if (shutdown_requested_) return;
+  auto shared = std::make_shared<absl::AnyInvocable<void()>>(std::move(fn));
+  boost::asio::post(io_, [this, at, shared] {
+    if (final_closed_) return;
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_);
+    timers_.insert(timer);
+    timer->expires_after(
+        ToAsioDuration(std::max(absl::ZeroDuration(), at - clock_.Now())));
+    timer->async_wait(
+        [this, timer, shared](const boost::system::error_code& ec) {
+          timers_.erase(timer);
+          if (!ec) (*shared)();
+        });
+  });
+}
+
 void PoolImpl::Accept(std::shared_ptr<PendingRequest> request) {
   if (shutting_down_) {
     request->Finish(absl::UnavailableError("http2 pool is shutting down"));
@@ -345,6 +363,7 @@ void PoolImpl::FinalClose() {
   if (final_closed_) return;
   final_closed_ = true;
   grace_timer_.cancel();
+  for (const auto& timer : timers_) timer->cancel();
   std::vector<std::shared_ptr<Http2Connection>> all = draining_;
   for (auto& slot : slots_) {
     slot->backoff_timer.cancel();

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -41,6 +42,7 @@ class PoolImpl final : public Pool, private Http2Connection::Owner {
 
   void Send(Request request, Callback done) override;
   PoolStats Stats() const override { return stats_.Get(); }
+  void RunAt(absl::Time at, absl::AnyInvocable<void()> fn) override;
   void Shutdown(absl::Duration grace) override;
 
  private:
@@ -98,6 +100,9 @@ class PoolImpl final : public Pool, private Http2Connection::Owner {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::shared_ptr<Http2Connection>> draining_;
   std::deque<std::shared_ptr<PendingRequest>> queue_;
+  // RunAt's armed timers, cancelled at the final close so that the loop
+  // can end.
+  std::set<std::shared_ptr<boost::asio::steady_timer>> timers_;
   // Accepted, waiting for request.not_before (counted in outstanding_).
   std::unordered_set<std::shared_ptr<PendingRequest>> held_;
   int64_t outstanding_ = 0;  // accepted and not yet answered

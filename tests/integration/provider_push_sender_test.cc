@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,7 @@
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
 #include "server/push_config.h"
+#include "tests/testing/loopback_socket.h"
 #include "tests/testing/sandbox_process.h"
 #include "tests/testing/subprocess.h"
 
@@ -470,6 +472,41 @@ TEST_F(ProviderPushSenderTest, ConcurrentFcmPushesWaitForOneTokenFetch) {
     EXPECT_EQ(result.outcome, PushResult::Outcome::kAccepted) << result.reason;
   }
   EXPECT_EQ(Deliveries().size(), static_cast<size_t>(kPushes));
+}
+
+TEST_F(ProviderPushSenderTest, SlowTokenFetchAnswersAtThePushDeadline) {
+  // The OAuth token endpoint accepts TCP and never speaks: the fetch can
+  // only end at its own 5 s timeout. The push must not wait that long.
+  ::callpush::testing::LoopbackSocket silent;
+  silent.Listen();
+  std::ifstream in(sandbox_->dir() + "/fcm-service-account.json");
+  nlohmann::json account = nlohmann::json::parse(in);
+  account["token_uri"] =
+      absl::StrCat("https://127.0.0.1:", silent.port(), "/token");
+  const std::string account_file = sandbox_->dir() + "/silent-account.json";
+  std::ofstream(account_file) << account.dump();
+  nlohmann::json config = sandbox_->PushConfig("acme", "com.example.acme");
+  config["apps"][0]["fcm"]["serviceAccountFile"] = account_file;
+  auto sender = CreateSender(config);
+  ASSERT_TRUE(sender.ok()) << sender.status();
+
+  PushRequest request = Call(Platform::kAndroid, kAndroidToken);
+  request.deadline = absl::Now() + absl::Milliseconds(500);
+  absl::Time start = absl::Now();
+  absl::Notification done;
+  PushResult result;
+  (*sender)->Send(std::move(request), [&](PushResult r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(result.outcome, PushResult::Outcome::kFailed);
+  EXPECT_TRUE(result.deadline_exceeded) << result.reason;
+  EXPECT_GE(took, absl::Milliseconds(450));
+  EXPECT_LT(took, absl::Seconds(2));
+  EXPECT_TRUE(Deliveries().empty());
+  (*sender)->Shutdown(absl::Seconds(1));
 }
 
 TEST_F(ProviderPushSenderTest, UnknownAppFailsInline) {
