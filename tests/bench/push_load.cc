@@ -66,6 +66,7 @@
 #include "clients/http2/http2_pool.h"
 #include "clients/http2/http2_types.h"
 #include "server/push_sender.h"
+#include "tests/bench/proc_stats.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "sandbox HTTP/2 host");
 ABSL_FLAG(int, port, 0, "sandbox HTTP/2 port (its listening h2=... line)");
@@ -99,41 +100,15 @@ ABSL_FLAG(std::string, print_request, "",
 namespace callpush::bench {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             SteadyClock::now().time_since_epoch())
-      .count();
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
-         (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
+using ::callpush::bench::CpuSeconds;
+using ::callpush::bench::NowNs;
+using ::callpush::bench::ProcessCpuSeconds;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)),
                      std::istreambuf_iterator<char>());
-}
-
-// utime + stime of `pid` from /proc/PID/stat, or 0 if it is gone.
-double ProcessCpuSeconds(int pid) {
-  const std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
-  const size_t paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 > stat.size()) return 0;
-  // After the command name: [0] state ... [11] utime, [12] stime.
-  std::vector<std::string> f =
-      absl::StrSplit(stat.substr(paren + 2), ' ', absl::SkipEmpty());
-  int64_t utime = 0, stime = 0;
-  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &utime) ||
-      !absl::SimpleAtoi(f[12], &stime)) {
-    return 0;
-  }
-  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
 // A "VmHWM:"-style field of /proc/self/status in KiB, or -1.
