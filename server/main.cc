@@ -21,7 +21,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
+#include "clients/base/env.h"
 #include "clients/base/log.h"
+#include "gateway/gateway_flags.h"
+#include "gateway/gateway_server.h"
 #include "server/call_coordinator.h"
 #include "server/call_service_impl.h"
 #include "server/device_service_impl.h"
@@ -35,12 +38,9 @@
 #include "server/readiness_probe.h"
 #include "server/unconfigured_push_sender.h"
 
-namespace {
+using callpush::EnvOr;
 
-std::string EnvOr(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
+namespace {
 
 // Renewing an APNs certificate takes a person and Apple's portal: warn well
 // ahead.
@@ -75,6 +75,10 @@ ABSL_FLAG(std::string, push_config, EnvOr("CALLPUSH_PUSH_CONFIG", ""),
           "push provider configuration (JSON, proto/callpush/v1/"
           "push_config.proto); empty: no provider, pushes fail "
           "[env CALLPUSH_PUSH_CONFIG]");
+ABSL_FLAG(std::string, http_address, EnvOr("CALLPUSH_HTTP_ADDRESS", ""),
+          "serve the JSON gateway in-process on this address (e.g. "
+          "127.0.0.1:8080; port 0 picks a free port); empty: no gateway "
+          "[env CALLPUSH_HTTP_ADDRESS]");
 ABSL_FLAG(std::string, log_level, EnvOr("CALLPUSH_LOG_LEVEL", "info"),
           "debug, info, warning or error [env CALLPUSH_LOG_LEVEL]");
 
@@ -184,13 +188,42 @@ int RunServer() {
   Log(LogLevel::kInfo, "listening", {{"grpc", absl::StrCat(host, ":", port)}});
 
   ReadinessProbe readiness(store, *server->GetHealthCheckService(), clock,
-                           absl::GetFlag(FLAGS_push_retention));
+                           absl::GetFlag(FLAGS_push_retention),
+                           /*pushes_configured=*/provider_sender != nullptr);
   readiness.Start();
+
+  std::unique_ptr<gateway::GatewayServer> http_gateway;
+  if (const std::string http = absl::GetFlag(FLAGS_http_address);
+      !http.empty()) {
+    auto started = gateway::GatewayServer::Start(
+        server->InProcessChannel(grpc::ChannelArguments()),
+        gateway::GatewayOptionsFromFlags(http));
+    if (!started.ok()) {
+      std::cerr << "--http_address: " << started.status().message() << "\n";
+      Log(LogLevel::kError, "cannot start the gateway",
+          {{"error", started.status().ToString()}});
+      readiness.Stop();
+      server->Shutdown();
+      pool.Stop();
+      return 1;
+    }
+    http_gateway = *std::move(started);
+    const std::string http_host = http.substr(0, http.rfind(':'));
+    std::cout << "callpush-gateway listening http=" << http_host << ":"
+              << http_gateway->port() << std::endl;
+    Log(LogLevel::kInfo, "gateway listening",
+        {{"http", absl::StrCat(http_host, ":", http_gateway->port())},
+         {"auth", http_gateway->auth_enabled() ? "bearer" : "none"}});
+  }
 
   int sig = 0;
   sigwait(&signals, &sig);
   Log(LogLevel::kInfo, "shutting down", {{"signal", std::to_string(sig)}});
   readiness.Stop();  // reports NOT_SERVING from here on
+  if (http_gateway != nullptr) {
+    http_gateway->Stop(absl::GetFlag(FLAGS_shutdown_grace));
+    http_gateway.reset();
+  }
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoSeconds(absl::GetFlag(FLAGS_shutdown_grace)));
   Log(LogLevel::kInfo, "rpcs drained");

@@ -10,19 +10,21 @@ namespace {
 
 constexpr absl::Duration kProbeInterval = absl::Seconds(1);
 constexpr absl::Duration kPruneInterval = absl::Hours(1);
-const char* const kServices[] = {"", "callpush.v1.CallService",
-                                 "callpush.v1.DeviceService"};
+const char* const kCallService = "callpush.v1.CallService";
+const char* const kServices[] = {"", kCallService, "callpush.v1.DeviceService"};
 
 }  // namespace
 
 ReadinessProbe::ReadinessProbe(DeviceStore& store,
                                grpc::HealthCheckServiceInterface& health,
                                const Clock& clock,
-                               absl::Duration push_retention)
+                               absl::Duration push_retention,
+                               bool pushes_configured)
     : store_(store),
       health_(health),
       clock_(clock),
-      push_retention_(push_retention) {}
+      push_retention_(push_retention),
+      pushes_configured_(pushes_configured) {}
 
 ReadinessProbe::~ReadinessProbe() { Stop(); }
 
@@ -41,8 +43,12 @@ void ReadinessProbe::Stop() {
 }
 
 void ReadinessProbe::SetServing(bool serving) {
-  for (const char* service : kServices)
-    health_.SetServingStatus(service, serving);
+  for (const char* service : kServices) {
+    // Without push credentials CallService can only answer UNAVAILABLE.
+    const bool can_serve =
+        serving && (pushes_configured_ || service != kCallService);
+    health_.SetServingStatus(service, can_serve);
+  }
 }
 
 void ReadinessProbe::Loop() {

@@ -2,6 +2,8 @@
 // second it pings the store and sets SERVING / NOT_SERVING for "" and each
 // callpush service; it also prunes old push attempts hourly. Stop() leaves
 // everything NOT_SERVING (used at SIGTERM so load balancers drain first).
+// CallService stays NOT_SERVING when no push provider is configured: its
+// operations could only fail.
 #ifndef CALLPUSH_SERVER_READINESS_PROBE_H_
 #define CALLPUSH_SERVER_READINESS_PROBE_H_
 
@@ -19,7 +21,8 @@ namespace callpush {
 class ReadinessProbe {
  public:
   ReadinessProbe(DeviceStore& store, grpc::HealthCheckServiceInterface& health,
-                 const Clock& clock, absl::Duration push_retention);
+                 const Clock& clock, absl::Duration push_retention,
+                 bool pushes_configured);
   ~ReadinessProbe();
 
   void Start();
@@ -33,6 +36,7 @@ class ReadinessProbe {
   grpc::HealthCheckServiceInterface& health_;
   const Clock& clock_;
   const absl::Duration push_retention_;
+  const bool pushes_configured_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
