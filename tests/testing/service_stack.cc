@@ -27,7 +27,8 @@ ServiceStack::ServiceStack(Options options) {
   server_ = builder.BuildAndStart();
   if (options.health) {
     readiness_ = std::make_unique<ReadinessProbe>(
-        *store_, *server_->GetHealthCheckService(), clock, absl::Hours(24));
+        *store_, *server_->GetHealthCheckService(), clock, absl::Hours(24),
+        /*pushes_configured=*/true);
     readiness_->Start();
   }
   channel_ = server_->InProcessChannel(grpc::ChannelArguments());
