@@ -13,7 +13,7 @@ BUILD_PACKAGES=(
   nghttp2-client nghttp2-server wrk curl
   golang-github-gogo-googleapis-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
-  postgresql-15 postgresql-contrib python3
+  postgresql-15 postgresql-contrib python3 python3-yaml
 )
 RUNTIME_PACKAGES=(
   ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libpqxx-6.4

@@ -116,10 +116,36 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadHeader() {
     stream_.expires_after(Chrono(opt().header_timeout));
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          self->OnHeader(ec);
+    scanned_ = 0;
+    ScanHeader();
+  }
+
+  // Beast 1.74 applies header_limit to each parse step, and parsed fields
+  // leave the buffer, so many small fields pass a limit that one big field
+  // does not. The whole header is therefore gathered here first, its size
+  // checked, and only then parsed.
+  void ScanHeader() {
+    const absl::string_view data(
+        static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const size_t end = data.find("\r\n\r\n", scanned_ >= 3 ? scanned_ - 3 : 0);
+    const size_t max = opt().max_header_bytes;
+    if (end != absl::string_view::npos) {
+      if (end + 4 > max) return OnHeader(http::error::header_limit);
+      http::async_read_header(
+          stream_, buffer_, *parser_,
+          [self = shared_from_this()](beast::error_code ec, size_t) {
+            self->OnHeader(ec);
+          });
+      return;
+    }
+    if (data.size() >= max) return OnHeader(http::error::header_limit);
+    scanned_ = data.size();
+    stream_.async_read_some(
+        buffer_.prepare(std::min<size_t>(4096, max - data.size() + 4)),
+        [self = shared_from_this()](beast::error_code ec, size_t n) {
+          if (ec) return self->OnHeader(ec);
+          self->buffer_.commit(n);
+          self->ScanHeader();
         });
   }
 
@@ -252,6 +278,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   std::string request_id_;
   size_t drained_ = 0;
+  size_t scanned_ = 0;  // bytes of buffer_ searched for the header's end
   char scratch_[4096];
 };
 

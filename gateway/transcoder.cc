@@ -1,8 +1,10 @@
 #include "gateway/transcoder.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <cstdlib>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -21,40 +23,45 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
+// Length of the well-formed UTF-8 sequence at s[i] (1-4), or 0 when the
+// bytes there are not one (overlong forms and surrogates included).
+size_t Utf8SequenceLength(absl::string_view s, size_t i) {
+  const unsigned char c = s[i];
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp;
+  if ((c & 0xE0) == 0xC0) {
+    n = 1;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 2;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 3;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n >= s.size()) return 0;
+  for (size_t k = 1; k <= n; ++k) {
+    const unsigned char cc = s[i + k];
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return n + 1;
+}
+
 // Proto3 strings must be UTF-8; JSON bodies are checked by json_util, form
-// and query values here (overlong forms and surrogates included).
+// and query values here.
 bool IsValidUtf8(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = s[i];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += n + 1;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
   }
   return true;
 }
@@ -154,16 +161,26 @@ absl::Status SetScalar(Message* msg, const FieldDescriptor* f,
 
 // Binds `path` ("a.b.c", JSON or proto names) to `text`. Unknown names are
 // ignored, like unknown JSON fields. `skip` is a top-level field the body
-// already covers.
+// already covers. A singular field given twice is an error rather than
+// "the last one wins": `?mobileNumber=A&mobileNumber=B` must not quietly
+// look up B.
 absl::Status BindParameter(Message* msg, absl::string_view path,
-                           absl::string_view text,
-                           const FieldDescriptor* skip) {
+                           absl::string_view text, const FieldDescriptor* skip,
+                           std::set<const FieldDescriptor*>& bound) {
   std::vector<absl::string_view> names = absl::StrSplit(path, '.');
   Message* current = msg;
+  std::string json_path;  // errors name fields as the JSON API does
   for (size_t i = 0; i < names.size(); ++i) {
     const FieldDescriptor* f = FindField(current->GetDescriptor(), names[i]);
     if (f == nullptr || (i == 0 && f == skip)) return absl::OkStatus();
-    if (i + 1 == names.size()) return SetScalar(current, f, path, text);
+    absl::StrAppend(&json_path, i == 0 ? "" : ".", f->json_name());
+    if (i + 1 == names.size()) {
+      if (!f->is_repeated() && !bound.insert(f).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(json_path, ": given more than once"));
+      }
+      return SetScalar(current, f, json_path, text);
+    }
     if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_repeated()) {
       return absl::OkStatus();
     }
@@ -172,22 +189,71 @@ absl::Status BindParameter(Message* msg, absl::string_view path,
   return absl::OkStatus();
 }
 
-// json_util names a badly typed field by its proto path, "(a.b_c): ...";
-// clients know the JSON names, so "a.bC: ...".
-std::string WithJsonFieldNames(const Descriptor* d, absl::string_view message) {
-  if (!absl::StartsWith(message, "(")) return std::string(message);
-  const size_t close = message.find("): ");
-  if (close == absl::string_view::npos) return std::string(message);
-  std::vector<std::string> names;
-  for (absl::string_view part :
-       absl::StrSplit(message.substr(1, close - 1), '.')) {
-    const FieldDescriptor* f =
-        d == nullptr ? nullptr : d->FindFieldByName(std::string(part));
-    names.push_back(f == nullptr ? std::string(part) : f->json_name());
-    d = f == nullptr ? nullptr : f->message_type();
+// What a JSON value must be for field `f`, or "" when `v` fits.
+const char* JsonKindProblem(const FieldDescriptor* f,
+                            const google::protobuf::Value& v) {
+  using K = google::protobuf::Value::KindCase;
+  if (v.kind_case() == K::kNullValue) return "";
+  if (f->is_repeated()) {
+    return v.kind_case() == K::kListValue || f->is_map() ? "" : "an array";
   }
-  return absl::StrCat(absl::StrJoin(names, "."), ": ",
-                      message.substr(close + 3));
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      return v.kind_case() == K::kStringValue ? "" : "a string";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return v.kind_case() == K::kBoolValue ? "" : "true or false";
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return "";  // well-known types take many shapes; json_util decides
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return v.kind_case() == K::kStringValue ||
+                     v.kind_case() == K::kNumberValue
+                 ? ""
+                 : "a string";
+    default:  // numbers may be written as JSON numbers or strings
+      return v.kind_case() == K::kNumberValue ||
+                     v.kind_case() == K::kStringValue
+                 ? ""
+                 : "a number";
+  }
+}
+
+// After json_util refused a body: a message that names the field by its
+// JSON name, says what it must be, and quotes nothing of the request (no
+// caller name or token in an answer, no invalid UTF-8 in our JSON).
+std::string DescribeJsonError(absl::string_view body, const Descriptor* d,
+                              absl::string_view detail) {
+  const std::string first_line(detail.substr(0, detail.find('\n')));
+  google::protobuf::Value any;
+  if (!google::protobuf::util::JsonStringToMessage(
+           google::protobuf::StringPiece(body.data(), body.size()), &any)
+           .ok()) {
+    return absl::StrCat("request body is not valid JSON: ", first_line);
+  }
+  if (!any.has_struct_value()) return "request body must be a JSON object";
+  for (const auto& [key, value] : any.struct_value().fields()) {
+    const FieldDescriptor* f = FindField(d, key);
+    if (f == nullptr) continue;
+    if (const char* want = JsonKindProblem(f, value); *want != '\0') {
+      return absl::StrCat(f->json_name(), ": must be ", want);
+    }
+  }
+  // json_util names a field by its proto path, "(a.b_c): ...".
+  if (absl::StartsWith(first_line, "(")) {
+    const size_t close = first_line.find("): ");
+    if (close != std::string::npos) {
+      std::vector<std::string> names;
+      for (absl::string_view part : absl::StrSplit(
+               absl::string_view(first_line).substr(1, close - 1), '.')) {
+        const FieldDescriptor* f =
+            d == nullptr ? nullptr : d->FindFieldByName(std::string(part));
+        names.push_back(f == nullptr ? std::string(part) : f->json_name());
+        d = f == nullptr ? nullptr : f->message_type();
+      }
+      return absl::StrCat(absl::StrJoin(names, "."), ": ",
+                          first_line.substr(close + 3));
+    }
+  }
+  return absl::StrCat("request body: ", first_line);
 }
 
 absl::Status ParseJsonInto(absl::string_view body, Message* target) {
@@ -197,13 +263,9 @@ absl::Status ParseJsonInto(absl::string_view body, Message* target) {
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(body.data(), body.size()), target, options);
   if (status.ok()) return absl::OkStatus();
-  absl::string_view detail(status.message().data(), status.message().size());
-  if (absl::StartsWith(detail, "(")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request body: ", WithJsonFieldNames(target->GetDescriptor(), detail)));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("request body is not valid JSON: ", detail));
+  return absl::InvalidArgumentError(DescribeJsonError(
+      body, target->GetDescriptor(),
+      absl::string_view(status.message().data(), status.message().size())));
 }
 
 }  // namespace
@@ -230,6 +292,7 @@ absl::Status BuildRequest(const Route& route, const PathBindings& bindings,
                           absl::string_view query, BodyFormat format,
                           absl::string_view body, Message* request) {
   const FieldDescriptor* body_field = nullptr;
+  std::set<const FieldDescriptor*> bound;  // singular fields set so far
   if (!route.body.empty()) {
     Message* target = request;
     if (route.body != "*") {
@@ -243,29 +306,29 @@ absl::Status BuildRequest(const Route& route, const PathBindings& bindings,
     if (format == BodyFormat::kJson) {
       RETURN_IF_ERROR(ParseJsonInto(body, target));
     } else {
-      auto params = ParseUrlEncoded(body);
+      auto params = ParseUrlEncoded(body, /*plus_is_space=*/true);
       if (!params.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat("request body: ", params.status().message()));
       }
       for (const auto& [k, v] : *params) {
-        RETURN_IF_ERROR(BindParameter(target, k, v, nullptr));
+        RETURN_IF_ERROR(BindParameter(target, k, v, nullptr, bound));
       }
     }
   }
   // With body "*" every field comes from the body (as grpc-gateway does).
   if (route.body != "*" && !query.empty()) {
-    auto params = ParseUrlEncoded(query);
+    auto params = ParseUrlEncoded(query, /*plus_is_space=*/false);
     if (!params.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("query: ", params.status().message()));
     }
     for (const auto& [k, v] : *params) {
-      RETURN_IF_ERROR(BindParameter(request, k, v, body_field));
+      RETURN_IF_ERROR(BindParameter(request, k, v, body_field, bound));
     }
   }
   for (const auto& [path, value] : bindings) {
-    RETURN_IF_ERROR(BindParameter(request, path, value, nullptr));
+    RETURN_IF_ERROR(BindParameter(request, path, value, nullptr, bound));
   }
   return absl::OkStatus();
 }
@@ -308,33 +371,35 @@ absl::StatusOr<std::string> ResponseJson(const Route& route,
 
 std::string ErrorJson(absl::string_view message) {
   std::string out = "{\"error\":\"";
-  for (unsigned char c : message) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static const char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
+  for (size_t i = 0; i < message.size();) {
+    const unsigned char c = message[i];
+    const size_t n = Utf8SequenceLength(message, i);
+    if (n == 0) {
+      out += "\\ufffd";  // never emit invalid UTF-8 inside our JSON
+      ++i;
+      continue;
     }
+    if (n > 1) {
+      out.append(message.data() + i, n);
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    } else {
+      out += static_cast<char>(c);
+    }
+    i += n;
   }
   out += "\"}";
   return out;

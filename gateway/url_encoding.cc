@@ -39,19 +39,19 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view in,
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
-ParseUrlEncoded(absl::string_view text) {
+ParseUrlEncoded(absl::string_view text, bool plus_is_space) {
   std::vector<std::pair<std::string, std::string>> out;
   for (absl::string_view pair : absl::StrSplit(text, '&', absl::SkipEmpty())) {
     const size_t eq = pair.find('=');
     absl::string_view raw_key = pair.substr(0, eq);
     absl::string_view raw_value =
         eq == absl::string_view::npos ? "" : pair.substr(eq + 1);
-    auto key = PercentDecode(raw_key, /*plus_is_space=*/true);
+    auto key = PercentDecode(raw_key, plus_is_space);
     if (!key.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("parameter name: ", key.status().message()));
     }
-    auto value = PercentDecode(raw_value, /*plus_is_space=*/true);
+    auto value = PercentDecode(raw_value, plus_is_space);
     if (!value.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(*key, ": ", value.status().message()));

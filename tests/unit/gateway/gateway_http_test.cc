@@ -257,6 +257,16 @@ TEST_F(GatewayHttpTest, OversizedHeadersAre431) {
   Reply r = c.Send(http::verb::get, "/healthz", "",
                    {{"X-Padding", std::string(9000, 'a')}});
   EXPECT_EQ(r.status, 431);
+  // Many small fields count as much as one big one.
+  std::map<std::string, std::string> many;
+  for (int i = 0; i < 100; ++i) {
+    many[absl::StrCat("X-Field-", i)] = std::string(90, 'b');  // ~10 KB
+  }
+  Client c2(port());
+  EXPECT_EQ(c2.Send(http::verb::get, "/healthz", "", many).status, 431);
+  many.erase(many.begin(), std::next(many.begin(), 40));  // ~6 KB
+  Client c3(port());
+  EXPECT_EQ(c3.Send(http::verb::get, "/healthz", "", many).status, 200);
 }
 
 TEST_F(GatewayHttpTest, DependencyFailuresAre503NeverNotFound) {

@@ -91,7 +91,20 @@ TEST_F(TranscoderTest, BadBodiesNameTheProblem) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("not valid JSON")));
   EXPECT_THAT(Call("application/json", "[]", &req),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("must be a JSON object")));
+  EXPECT_THAT(
+      Call("application/json", R"({"callId":{"a":1}})", &req),
+      StatusIs(absl::StatusCode::kInvalidArgument, "callId: must be a string"));
+  EXPECT_THAT(Call("application/json", R"({"caller_name":[1]})", &req),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "callerName: must be a string"));
+  // Nothing of the request is quoted back (a caller name, a token).
+  auto bad_utf8 =
+      Call("application/json", "{\"callerName\":\"secret\xff name\"}", &req);
+  EXPECT_THAT(bad_utf8, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(bad_utf8.message()),
+              ::testing::Not(HasSubstr("secret")));
   EXPECT_THAT(Call("application/x-www-form-urlencoded", "callerName=%FF", &req),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("callerName: not valid UTF-8")));
@@ -117,11 +130,29 @@ TEST_F(TranscoderTest, QueryBindsByJsonOrProtoName) {
     EXPECT_EQ(req.mobile_number(), "+447777123456") << query;
   }
   v1::ListCallableDevicesRequest req;
-  // A literal '+' in a query is a space, as browsers and curl send it.
+  // A literal '+' in a query stays '+': the API document's own URI is
+  // ?mobileNumber=+447777123456.
   ASSERT_TRUE(BuildRequest(*list_, {}, "mobileNumber=+447777123456",
                            BodyFormat::kJson, "", &req)
                   .ok());
-  EXPECT_EQ(req.mobile_number(), " 447777123456");
+  EXPECT_EQ(req.mobile_number(), "+447777123456");
+}
+
+TEST_F(TranscoderTest, ASingularParameterGivenTwiceIsRefused) {
+  for (const char* query :
+       {"mobileNumber=%2B447777123456&mobileNumber=%2B447777123457",
+        "mobileNumber=%2B447777123456&mobile_number=%2B447777123457"}) {
+    v1::ListCallableDevicesRequest req;
+    EXPECT_THAT(BuildRequest(*list_, {}, query, BodyFormat::kJson, "", &req),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("given more than once")))
+        << query;
+  }
+  v1::CallRequest req;
+  EXPECT_THAT(
+      Call("application/x-www-form-urlencoded", "callId=a&callId=b", &req),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("callId: given more than once")));
 }
 
 TEST_F(TranscoderTest, ResponseBodyPrintsABareArray) {
@@ -140,6 +171,8 @@ TEST(ErrorJsonTest, Escapes) {
   EXPECT_EQ(ErrorJson("device rejected inbound call"),
             R"({"error":"device rejected inbound call"})");
   EXPECT_EQ(ErrorJson("a\"b\\c\nd\x01"), R"({"error":"a\"b\\c\nd\u0001"})");
+  EXPECT_EQ(ErrorJson("Zo\xC3\xAB \xFF\xC3"),
+            R"({"error":"Zoë \ufffd\ufffd"})");
 }
 
 }  // namespace

@@ -29,17 +29,20 @@ TEST(UrlEncodingTest, RejectsBrokenEscapes) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(PercentDecode("%zz", true),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(ParseUrlEncoded("ok=1&callId=%G1"),
+  EXPECT_THAT(ParseUrlEncoded("ok=1&callId=%G1", true),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        ::testing::HasSubstr("callId")));
 }
 
 TEST(UrlEncodingTest, SplitsPairs) {
-  auto pairs = ParseUrlEncoded("mobileNumber=%2B44&&flag&x=a=b");
+  auto pairs = ParseUrlEncoded("mobileNumber=%2B44&&flag&x=a=b", true);
   ASSERT_TRUE(pairs.ok());
   EXPECT_THAT(*pairs, ElementsAre(Pair("mobileNumber", "+44"), Pair("flag", ""),
                                   Pair("x", "a=b")));
-  EXPECT_THAT(ParseUrlEncoded(""), IsOkAndHolds(::testing::IsEmpty()));
+  EXPECT_THAT(ParseUrlEncoded("", true), IsOkAndHolds(::testing::IsEmpty()));
+  auto plus = ParseUrlEncoded("a=+44&b=x+y", false);
+  ASSERT_TRUE(plus.ok());
+  EXPECT_THAT(*plus, ElementsAre(Pair("a", "+44"), Pair("b", "x+y")));
 }
 
 }  // namespace
