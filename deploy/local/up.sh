@@ -99,10 +99,7 @@ check_ports  # before a long build, and again before starting
 
 "$repo/deploy/install-deps.sh"
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(callpush-server callpush-sandbox)
-# callpushctl joins when the tree has it.
-grep -q '^callpushctl:' <<<"$(cmake --build "$build" --target help)" && targets+=(callpushctl)
-cmake --build "$build" -j "$jobs" --target "${targets[@]}"
+cmake --build "$build" -j "$jobs" --target callpush-server callpush-sandbox callpushctl
 server_bin="$build/server/callpush-server"
 sandbox_bin="$build/tests/sandbox/callpush-sandbox"
 ctl_bin="$build/clients/callpushctl/callpushctl"
@@ -284,16 +281,13 @@ if command -v curl >/dev/null; then
   done
 fi
 
-ctl_help=""
-if [[ -x "$ctl_bin" ]]; then
-  ctl=$ctl_bin
-  [[ "$grpc" == 127.0.0.1:50051 ]] || ctl+=" --server $grpc"
-  ctl_help="
+ctl=$ctl_bin
+[[ "$grpc" == 127.0.0.1:50051 ]] || ctl+=" --server $grpc"
+ctl_help="
 The operator CLI over gRPC (callpushctl --help):
   $ctl device list +447777123456
   $ctl call-log demo-call-1
 "
-fi
 
 cat <<TEXT
 
