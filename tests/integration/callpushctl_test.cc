@@ -18,20 +18,20 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "callpush/v1/call_service.grpc.pb.h"
-#include "tests/testing/grpc_probe.h"
 #include "tests/testing/loopback_socket.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/sandbox_process.h"
+#include "tests/testing/server_process.h"
 #include "tests/testing/subprocess.h"
 
 namespace callpush {
 namespace {
 
-using ::callpush::testing::HealthCheck;
 using ::callpush::testing::LoopbackSocket;
 using ::callpush::testing::RunProgram;
 using ::callpush::testing::SandboxProcess;
 using ::callpush::testing::ScratchDatabase;
+using ::callpush::testing::ServerProcess;
 using ::callpush::testing::SharedPgUrl;
 using ::callpush::testing::Subprocess;
 using ::testing::ElementsAre;
@@ -49,7 +49,6 @@ const std::string kCtl =
 constexpr char kUuidLine[] =
     "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n";
 constexpr char kMobile[] = "+447911123456";
-constexpr int kServing = 1;
 
 struct CtlRun {
   int exit_code = -1;
@@ -120,28 +119,13 @@ class CallpushctlTest : public ::testing::Test {
 
   // Starts callpush-server on a free port and waits until it is SERVING.
   void StartServer(const std::vector<std::string>& extra_flags = {}) {
-    std::vector<std::string> argv = {
-        kServer, "--grpc_address=127.0.0.1:0",
-        absl::StrCat("--database_url=", db_->url()), "--db_workers=2",
-        "--shutdown_grace=1s"};
-    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    auto child = Subprocess::Start(argv);
-    ASSERT_TRUE(child.ok()) << child.status();
-    server_ = *std::move(child);
-    auto addr = server_->WaitForLine("callpush-server listening grpc=",
-                                     absl::Seconds(20));
-    ASSERT_TRUE(addr.ok()) << addr.status();
-    address_ = *addr;
-    channel_ =
-        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
-    absl::Time deadline = absl::Now() + absl::Seconds(15);
-    absl::StatusOr<int> health;
-    while (absl::Now() < deadline) {
-      health = HealthCheck(channel_, "");
-      if (health.ok() && *health == kServing) return;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    FAIL() << "server never became SERVING";
+    auto server = ServerProcess::Start(db_->url(), extra_flags);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    address_ = server_->address();
+    channel_ = server_->channel();
+    absl::Status serving = server_->AwaitServing();
+    ASSERT_TRUE(serving.ok()) << serving;
   }
 
   CtlRun Ctl(const std::vector<std::string>& args) {
@@ -173,7 +157,7 @@ class CallpushctlTest : public ::testing::Test {
   }
 
   std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Subprocess> server_;
+  std::unique_ptr<ServerProcess> server_;
   std::string address_;
   std::shared_ptr<grpc::Channel> channel_;
 };

@@ -1,6 +1,8 @@
 // The real callpush-server binary as a separate process against real
 // Postgres: migrate subcommand, port-0 listening, health and reflection,
 // DeviceService and CallService over TCP, and SIGTERM.
+#include "tests/testing/server_process.h"
+
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -27,13 +29,14 @@ using ::callpush::testing::ReflectionListServices;
 using ::callpush::testing::RunProgram;
 using ::callpush::testing::SandboxProcess;
 using ::callpush::testing::ScratchDatabase;
+using ::callpush::testing::ServerProcess;
 using ::callpush::testing::SharedPgUrl;
-using ::callpush::testing::Subprocess;
 using ::testing::HasSubstr;
 
 const std::string kServer =
     absl::StrCat(CALLPUSH_BINARY_DIR, "/server/callpush-server");
 constexpr int kServing = 1;
+constexpr int kNotServing = 2;
 
 class ServerProcessTest : public ::testing::Test {
  protected:
@@ -48,36 +51,18 @@ class ServerProcessTest : public ::testing::Test {
   // Starts the server on a free port; answers a channel to it.
   std::shared_ptr<grpc::Channel> StartServer(
       const std::vector<std::string>& extra_flags = {}) {
-    std::vector<std::string> argv = {
-        kServer, "--grpc_address=127.0.0.1:0",
-        absl::StrCat("--database_url=", db_->url()), "--db_workers=2",
-        "--shutdown_grace=1s"};
-    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    auto child = Subprocess::Start(argv);
-    EXPECT_TRUE(child.ok()) << child.status();
-    server_ = *std::move(child);
-    auto addr = server_->WaitForLine("callpush-server listening grpc=",
-                                     absl::Seconds(20));
-    EXPECT_TRUE(addr.ok()) << addr.status();
-    return grpc::CreateChannel(*addr, grpc::InsecureChannelCredentials());
+    auto server = ServerProcess::Start(db_->url(), extra_flags);
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) return nullptr;
+    server_ = *std::move(server);
+    return server_->channel();
   }
 
   // Readiness is reported once the first database ping answers.
-  void AwaitServing(std::shared_ptr<grpc::Channel> channel) {
-    absl::Time deadline = absl::Now() + absl::Seconds(15);
-    absl::StatusOr<int> health;
-    while (absl::Now() < deadline) {
-      health = HealthCheck(channel, "");
-      if (health.ok() && *health == kServing) return;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    FAIL() << "server never became SERVING: "
-           << (health.ok() ? absl::StrCat(*health)
-                           : health.status().ToString());
-  }
+  void AwaitServing() { ASSERT_TRUE(server_->AwaitServing().ok()); }
 
   std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Subprocess> server_;
+  std::unique_ptr<ServerProcess> server_;
 };
 
 TEST_F(ServerProcessTest, MigrateIsIdempotent) {
@@ -108,9 +93,13 @@ TEST_F(ServerProcessTest, RejectsUnknownSubcommand) {
 
 TEST_F(ServerProcessTest, ServesHealthReflectionAndBothServices) {
   auto channel = StartServer();
-  ASSERT_NO_FATAL_FAILURE(AwaitServing(channel));
-  EXPECT_THAT(HealthCheck(channel, "callpush.v1.CallService"),
+  ASSERT_NO_FATAL_FAILURE(AwaitServing());
+  EXPECT_THAT(HealthCheck(channel, "callpush.v1.DeviceService"),
               ::callpush::testing::IsOkAndHolds(kServing));
+  // Without push credentials every CallService operation could only fail,
+  // so it is not ready (the gateway's /readyz asks exactly this).
+  EXPECT_THAT(HealthCheck(channel, "callpush.v1.CallService"),
+              ::callpush::testing::IsOkAndHolds(kNotServing));
 
   auto services = ReflectionListServices(channel);
   ASSERT_TRUE(services.ok()) << services.status();
@@ -166,9 +155,9 @@ TEST_F(ServerProcessTest, ServesHealthReflectionAndBothServices) {
 
 TEST_F(ServerProcessTest, SigtermExitsCleanly) {
   auto channel = StartServer();
-  ASSERT_NO_FATAL_FAILURE(AwaitServing(channel));
-  server_->Signal(SIGTERM);
-  auto code = server_->Wait(absl::Seconds(10));
+  ASSERT_NO_FATAL_FAILURE(AwaitServing());
+  server_->process().Signal(SIGTERM);
+  auto code = server_->process().Wait(absl::Seconds(10));
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 0);
 }
@@ -183,7 +172,9 @@ TEST_F(ServerProcessTest, CallPushesThroughTheSandbox) {
   std::ofstream(config_path)
       << (*sandbox)->PushConfig("demo", "com.example.patient").dump();
   auto channel = StartServer({"--push_config=" + config_path});
-  ASSERT_NO_FATAL_FAILURE(AwaitServing(channel));
+  ASSERT_NO_FATAL_FAILURE(AwaitServing());
+  EXPECT_THAT(HealthCheck(channel, "callpush.v1.CallService"),
+              ::callpush::testing::IsOkAndHolds(kServing));
   auto devices = v1::DeviceService::NewStub(channel);
   auto calls = v1::CallService::NewStub(channel);
 
