@@ -1,6 +1,7 @@
 #include "gateway/http_server.h"
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -8,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -54,6 +56,8 @@ absl::StatusOr<tcp::endpoint> ParseEndpoint(const std::string& address) {
   return tcp::endpoint(ip, static_cast<uint16_t>(port));
 }
 
+class Session;
+
 // What every connection shares; kept alive by the connections themselves so
 // that a late response finds it.
 struct Shared {
@@ -62,10 +66,19 @@ struct Shared {
   const HttpServerOptions options;
   HttpHandler& handler;
   net::io_context ioc;
+  // Keeps the I/O threads running while requests wait for the handler
+  // with no socket operation pending (after Stop() closed the acceptor).
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work{
+      ioc.get_executor()};
   std::atomic<int> connections{0};
-  // Requests handed to the handler and not yet answered.
+  // Set by Stop(): answers close their connection and no new request is
+  // read, so keep-alive clients move to another replica.
+  std::atomic<bool> draining{false};
+  // Requests handed to the handler and not yet answered; open sessions, so
+  // Stop() can close what the grace period did not finish.
   absl::Mutex mu;
   int in_handler ABSL_GUARDED_BY(mu) = 0;
+  std::set<Session*> sessions ABSL_GUARDED_BY(mu);
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -77,11 +90,23 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ~Session() {
     if (!over_limit_) shared_->connections.fetch_sub(1);
+    absl::MutexLock lock(&shared_->mu);
+    shared_->sessions.erase(this);
   }
 
   void Start() {
+    {
+      absl::MutexLock lock(&shared_->mu);
+      shared_->sessions.insert(this);
+    }
     net::dispatch(stream_.get_executor(),
                   [self = shared_from_this()] { self->Begin(); });
+  }
+
+  // From any thread: closes the connection on its strand.
+  void CloseSoon() {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this()] { self->Close(); });
   }
 
  private:
@@ -97,6 +122,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Idle keep-alive wait: the header timeout starts at the first byte.
   void WaitForRequest() {
+    if (shared_->draining.load()) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opt().max_header_bytes));
     parser_->body_limit(opt().max_body_bytes);
@@ -230,7 +256,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse res, bool close) {
-    res.keep_alive(keep_alive_ && !close);
+    res.keep_alive(keep_alive_ && !close && !shared_->draining.load());
     res.prepare_payload();
     auto owned = std::make_shared<HttpResponse>(std::move(res));
     stream_.expires_after(Chrono(opt().write_timeout));
@@ -317,6 +343,8 @@ class HttpServerImpl final : public HttpServer {
 
   void Stop(absl::Duration grace) override {
     if (stopped_.exchange(true)) return;
+    shared_->draining.store(true);
+    std::vector<std::shared_ptr<Session>> left;
     net::post(acceptor_.get_executor(), [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
@@ -327,6 +355,25 @@ class HttpServerImpl final : public HttpServer {
         return shared_->in_handler == 0;
       };
       shared_->mu.AwaitWithTimeout(absl::Condition(&idle), grace);
+      // What is left (idle keep-alives, answers past the grace) is closed,
+      // so no client waits on a connection nobody serves.
+      for (Session* session : shared_->sessions) {
+        if (auto alive = session->weak_from_this().lock()) {
+          left.push_back(std::move(alive));
+        }
+      }
+    }
+    // Outside the lock: dropping the last reference runs ~Session, which
+    // takes it.
+    for (auto& session : left) session->CloseSoon();
+    left.clear();
+    // Let the I/O threads run the closes, then stop them.
+    {
+      absl::MutexLock lock(&shared_->mu);
+      auto closed = [this]() ABSL_SHARED_LOCKS_REQUIRED(shared_->mu) {
+        return shared_->sessions.empty();
+      };
+      shared_->mu.AwaitWithTimeout(absl::Condition(&closed), absl::Seconds(1));
     }
     shared_->ioc.stop();
     for (auto& t : threads_) t.join();

@@ -41,8 +41,10 @@ class HttpServer {
 
   virtual int port() const = 0;
   virtual bool loopback_only() const = 0;
-  // Stops accepting, waits up to `grace` for requests being handled, then
-  // closes every connection and joins the I/O threads. Idempotent.
+  // Stops accepting; from then on every answer closes its connection and
+  // no further request is read. Waits up to `grace` for requests being
+  // handled, then closes every connection and joins the I/O threads.
+  // Idempotent.
   virtual void Stop(absl::Duration grace) = 0;
 
   // Whether "host:port" names a loopback address; InvalidArgument when it

@@ -308,6 +308,41 @@ TEST_F(GatewayHttpTest, DeadlineIs504AndDuplicateInFlightIs409) {
   EXPECT_THAT(first.body, HasSubstr("\"error\""));
 }
 
+TEST_F(GatewayHttpTest, StopLetsAnswersInProgressFinishAndCloses) {
+  auto ios = store_.AddDevice(kMobile, Platform::kIos, "voip-1", "push-1");
+  pusher_.Hold();
+  Reply reply;
+  const int p = port();
+  std::thread caller([&] {
+    reply = Client(p).Post("/v1/call",
+                           absl::StrCat(R"({"deviceId":")", ios.id,
+                                        R"(","callId":"c","callerName":"A"})"));
+  });
+  absl::Time until = absl::Now() + absl::Seconds(5);
+  while (pusher_.sent().empty() && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  std::thread stopper([&] { gateway_->Stop(absl::Seconds(5)); });
+  // Stopped accepting: new connections are refused.
+  auto refused = [p] {
+    net::io_context ioc;
+    tcp::socket s(ioc);
+    boost::system::error_code ec;
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), p), ec);
+    return ec == net::error::connection_refused;
+  };
+  until = absl::Now() + absl::Seconds(5);
+  while (!refused() && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_TRUE(refused());
+  pusher_.Release();
+  caller.join();
+  stopper.join();
+  EXPECT_EQ(reply.status, 202);
+  EXPECT_EQ(reply.headers["connection"], "close");
+}
+
 TEST_F(GatewayHttpTest, RequestIdsAreEchoedOrMade) {
   Client c(port());
   Reply r =
