@@ -42,53 +42,19 @@ out=${OUT:-$repo/tests/bench/results/push-$(date +%F).md}
 command -v h2load >/dev/null || { echo "push_bench.sh: h2load missing (apt-get install nghttp2-client)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "push_bench.sh: python3 missing" >&2; exit 1; }
 
-log() { echo "[push-bench $(date +%T)] $*" >&2; }
+bench_name=push_bench.sh
+bench_log_tag=push-bench
+source "$repo/tests/bench/lib.sh"
 
 # --- scratch space and cleanup ------------------------------------------------
 work=$(mktemp -d /tmp/callpush-push-bench.XXXXXX)
 sandbox_pid=""
-child_pid=""
 
-# Runs a command in the background and waits for it, so that a signal runs
-# the trap at once rather than after the command; cleanup() stops it.
-run_child() {
-  "$@" &
-  child_pid=$!
-  local rc=0
-  wait "$child_pid" || rc=$?
-  child_pid=""
-  return "$rc"
-}
-
-stop_pid() {
-  local pid=$1
-  [[ -n "$pid" ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$child_pid"
+# Called by bench_cleanup (lib.sh) on exit, error or Ctrl-C.
+bench_on_exit() {
   stop_pid "$sandbox_pid"
-  if [[ -n "${KEEP_WORK:-}" ]]; then
-    log "scratch kept in $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_install_traps
 
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
@@ -102,14 +68,8 @@ fi
 
 # --- build --------------------------------------------------------------------
 if [[ -z "${SKIP_BUILD:-}" ]]; then
-  if [[ ! -f "$build/CMakeCache.txt" ]]; then
-    log "configuring $build"
-    cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
-  fi
-  log "building callpush-sandbox and callpush-push-load in $build"
-  cmake --build "$build" --target callpush-sandbox callpush-push-load \
-    >"$work/build.log" 2>&1 || { tail -n 50 "$work/build.log" >&2; exit 1; }
+  bench_cmake_args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  bench_build "$build" callpush-sandbox callpush-push-load
 fi
 sandbox_bin="$build/tests/sandbox/callpush-sandbox"
 load_bin="$build/tests/bench/callpush-push-load"
@@ -127,14 +87,8 @@ log "starting the push sandbox"
   --admin_address=127.0.0.1:0 --log_level=warning \
   --max_deliveries="$max_deliveries" >"$work/sandbox.out" 2>"$work/sandbox.err" &
 sandbox_pid=$!
-port=""
-for _ in $(seq 200); do
-  port=$(sed -n 's/^callpush-sandbox listening h2=127\.0\.0\.1:\([0-9]*\) admin=.*$/\1/p' "$work/sandbox.out")
-  [[ -n "$port" ]] && break
-  kill -0 "$sandbox_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z "$port" ]]; then
+if ! port=$(wait_for_line "$sandbox_pid" "$work/sandbox.out" \
+  's/^callpush-sandbox listening h2=127\.0\.0\.1:\([0-9]*\) admin=.*$/\1/p'); then
   echo "push_bench.sh: callpush-sandbox did not start:" >&2
   tail -n 20 "$work/sandbox.err" >&2
   exit 1
@@ -143,13 +97,6 @@ fi
 load_common=("$load_bin" --port="$port" --ca_file="$certs/ca.pem"
   --apns_key="$certs/apns-key.p8" --warmup="$warmup" --duration="$duration"
   --sandbox_pid="$sandbox_pid")
-
-# CPU seconds (utime + stime, all threads) of a live process.
-cpu_of() {
-  awk -v hz="$(getconf CLK_TCK)" '{
-    sub(/^.*\) /, ""); split($0, f, " "); printf "%.3f\n", (f[12] + f[13]) / hz
-  }' "/proc/$1/stat"
-}
 
 # run_h2load NAME C S: h2load with the request callpush-push-load would send
 # (written fresh, so its JWT is new); writes $work/NAME.json.

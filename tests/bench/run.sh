@@ -37,67 +37,26 @@ scale=${PGBENCH_SCALE:-10}
 out=${OUT:-$repo/tests/bench/results/latest.md}
 first_number=447700900000
 
-pg_instance="$repo/tests/pg/pg_instance.sh"
-pgbindir=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-pgbench="$pgbindir/pgbench"
-psql="$pgbindir/psql"
-for tool in "$pgbench" "$psql"; do
-  [[ -x "$tool" ]] || { echo "run.sh: $tool missing (deploy/install-deps.sh installs postgresql-15)" >&2; exit 1; }
-done
-
-log() { echo "[bench $(date +%T)] $*" >&2; }
+bench_name=run.sh
+bench_log_tag=bench
+source "$repo/tests/bench/lib.sh"
+bench_find_pg_tools
 
 # --- scratch space and cleanup ------------------------------------------------
 work=$(mktemp -d /tmp/callpush-bench.XXXXXX)
-chmod 755 "$work"  # pg_instance.sh runs Postgres as the postgres user
-pgdir="$work/pg"
 server_pid=""
-child_pid=""
-
-# Runs a command in the background and waits for it, so that a signal runs
-# the trap at once rather than after the command; cleanup() stops it.
-run_child() {
-  "$@" &
-  child_pid=$!
-  local rc=0
-  wait "$child_pid" || rc=$?
-  child_pid=""
-  return "$rc"
-}
 
 stop_server() {
-  [[ -n "$server_pid" ]] || return 0
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  wait "$server_pid" 2>/dev/null || true
+  stop_pid "$server_pid" 100
   server_pid=""
 }
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n "$child_pid" ]]; then
-    kill -TERM "$child_pid" 2>/dev/null || true
-    wait "$child_pid" 2>/dev/null || true
-  fi
+# Called by bench_cleanup (lib.sh) on exit, error or Ctrl-C.
+bench_on_exit() {
   stop_server
-  "$pg_instance" destroy "$pgdir" >/dev/null 2>&1 || true
-  if [[ -n "${KEEP_WORK:-}" ]]; then
-    log "scratch kept in $work"
-  else
-    rm -rf "$work"
-  fi
-  exit "$rc"
+  bench_stop_postgres
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_install_traps
 
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # What is built and measured: the tree as it is now.
@@ -106,14 +65,7 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
 
 # --- build --------------------------------------------------------------------
 if [[ -z "${SKIP_BUILD:-}" ]]; then
-  if [[ ! -f "$build/CMakeCache.txt" ]]; then
-    log "configuring $build"
-    cmake -S "$repo" -B "$build" -G Ninja >"$work/cmake.log" 2>&1 ||
-      { cat "$work/cmake.log" >&2; exit 1; }
-  fi
-  log "building callpush-server and callpush-grpc-load in $build"
-  cmake --build "$build" --target callpush-server callpush-grpc-load >"$work/build.log" 2>&1 ||
-    { tail -n 50 "$work/build.log" >&2; exit 1; }
+  bench_build "$build" callpush-server callpush-grpc-load
 fi
 server_bin="$build/server/callpush-server"
 load_bin="$build/tests/bench/callpush-grpc-load"
@@ -122,42 +74,10 @@ for bin in "$server_bin" "$load_bin"; do
 done
 
 # --- Postgres -----------------------------------------------------------------
-# pg_instance.sh is the test instance: fsync, synchronous_commit and
-# full_page_writes are off. Both workloads here only read, so that changes
-# nothing measured; shared_buffers is 128MB, which holds both data sets.
-log "starting a private Postgres in $pgdir"
-pg_url=$(PG_PORT='' "$pg_instance" start "$pgdir")  # a free port
-pg_pid=$(head -n 1 "$pgdir/data/postmaster.pid")
-base_url=${pg_url%/*}
-cp_url="$base_url/callpush"
-pgb_url="$base_url/pgbench"
-"$psql" -q -v ON_ERROR_STOP=1 "$pg_url" -c 'CREATE DATABASE callpush' -c 'CREATE DATABASE pgbench'
-
-log "migrating and seeding $patients patients"
-"$server_bin" migrate --database_url="$cp_url" >"$work/migrate.log" 2>&1 ||
-  { cat "$work/migrate.log" >&2; exit 1; }
-# Numbers +447700900000 + i. Patient n has 1 + n % 3 iOS devices (two on
-# average). The second device of every fifth patient refuses inbound calls,
-# and so does the only device of one patient in 150: those get an empty list.
-"$psql" -q -v ON_ERROR_STOP=1 "$cp_url" <<SQL
-INSERT INTO patients (mobile_number)
-SELECT '+' || ($first_number + i) FROM generate_series(0, $patients - 1) AS i;
-INSERT INTO devices (patient_id, platform, app, environment, voip_token,
-                     push_token, inbound_calls_allowed)
-SELECT p.id, 'ios', 'demo', 'sandbox',
-       encode(sha256(convert_to('voip:' || p.mobile_number || ':' || k, 'UTF8')), 'hex'),
-       encode(sha256(convert_to('push:' || p.mobile_number || ':' || k, 'UTF8')), 'hex'),
-       NOT ((k = 2 AND p.n % 5 = 0) OR (p.n % 3 = 0 AND p.n % 50 = 0))
-FROM (SELECT id, mobile_number, substr(mobile_number, 2)::bigint AS n
-        FROM patients) AS p
-CROSS JOIN LATERAL generate_series(1, 1 + (p.n % 3)::int) AS k;
-VACUUM ANALYZE patients;
-VACUUM ANALYZE devices;
-SQL
-
-log "pgbench -i -s $scale"
-"$pgbench" -i -s "$scale" -q "$pgb_url" >"$work/pgbench-init.log" 2>&1 ||
-  { cat "$work/pgbench-init.log" >&2; exit 1; }
+# The test instance (lib.sh): fsync, synchronous_commit and full_page_writes
+# are off. Both workloads here only read, so that changes nothing measured.
+bench_start_postgres
+bench_seed
 
 # The server's own query (server/pg/sql.h kListCallableDevicesSql), run by
 # pgbench: what Postgres alone answers for exactly our workload.
@@ -166,73 +86,13 @@ cat >"$work/list_callable_devices.sql" <<SQL
 SELECT d.id::text FROM patients p JOIN devices d ON d.patient_id = p.id WHERE p.mobile_number = '+' || :n::text AND p.active AND d.inbound_calls_allowed AND d.voip_token IS NOT NULL ORDER BY d.created_at, d.id;
 SQL
 
-# /proc/PID/stat field N (1-based, as in proc(5)).
-stat_field() {
-  local stat
-  stat=$(cat "/proc/$1/stat")
-  stat=${stat##*) }
-  local fields
-  read -r -a fields <<<"$stat"
-  echo "${fields[$(($2 - 3))]}"
-}
-# CPU seconds of the postmaster's exited (reaped) children: backends of
-# connections that have closed.
-pg_reaped_cpu() {
-  awk -v u="$(stat_field "$pg_pid" 16)" -v s="$(stat_field "$pg_pid" 17)" \
-    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.6f\n", (u + s) / hz }'
-}
-
-# run_pgbench NAME C URL ARGS...: writes $work/NAME.json
-run_pgbench() {
-  local name=$1 c=$2 url=$3
-  shift 3
-  local jobs=$((c < 2 ? c : 2))
-  run_child "$pgbench" -n -M prepared -c "$c" -j "$jobs" -T "$warmup" "$@" "$url" >/dev/null 2>&1
-  sleep 0.5
-  local before after
-  before=$(pg_reaped_cpu)
-  # -l: one line per transaction (for percentiles), about 1 µs each.
-  { TIMEFORMAT='%U %S'; time run_child "$pgbench" -n -M prepared -c "$c" -j "$jobs" -T "$duration" \
-      -l --log-prefix="$work/$name.log" "$@" "$url" \
-      >"$work/$name.out" 2>"$work/$name.err"; } 2>"$work/$name.time" ||
-    { cat "$work/$name.err" >&2; exit 1; }
-  sleep 0.5  # let the postmaster reap the backends
-  after=$(pg_reaped_cpu)
-  python3 - "$work/$name.out" "$work/$name.time" "$before" "$after" "$work/$name.log" >"$work/$name.json" <<'PY'
-import glob, json, re, sys
-out = open(sys.argv[1]).read()
-# Per-transaction log lines: client, transaction, latency µs, script, epoch s, µs.
-lat_us = sorted(int(line.split()[2]) for f in glob.glob(sys.argv[5] + ".*")
-                for line in open(f))
-pct = lambda q: lat_us[min(int(q * (len(lat_us) - 1) + 0.5), len(lat_us) - 1)]
-tps = float(re.search(r"tps = ([0-9.]+) \(without initial", out).group(1))
-n = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
-failed = re.search(r"number of failed transactions: (\d+)", out)
-lat = float(re.search(r"latency average = ([0-9.]+) ms", out).group(1))
-user, sys_ = (float(x) for x in open(sys.argv[2]).read().split())
-pg_cpu = float(sys.argv[4]) - float(sys.argv[3])
-print(json.dumps({
-    "tps": tps, "transactions": n,
-    "failed": int(failed.group(1)) if failed else 0,
-    "latency_avg_us": lat * 1000,
-    "latency_us": {"p50": pct(0.5), "p99": pct(0.99), "p99.9": pct(0.999)},
-    "client_cpu_us_per_request": (user + sys_) * 1e6 / n,
-    "pg_cpu_us_per_request": pg_cpu * 1e6 / n,
-}))
-PY
-}
-
 start_server() {
   local w=$1 tag=$2
   "$server_bin" --grpc_address=127.0.0.1:0 --database_url="$cp_url" \
     --db_workers="$w" >"$work/server-$tag.out" 2>"$work/server-$tag.err" &
   server_pid=$!
-  for _ in $(seq 200); do
-    port=$(sed -n 's/^callpush-server listening grpc=127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/server-$tag.out")
-    [[ -n "$port" ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  port=$(wait_for_line "$server_pid" "$work/server-$tag.out" \
+    's/^callpush-server listening grpc=127\.0\.0\.1:\([0-9]*\)$/\1/p') && return 0
   echo "run.sh: callpush-server did not start:" >&2
   tail -n 20 "$work/server-$tag.err" >&2
   exit 1
@@ -257,7 +117,7 @@ for c in $concurrency; do
       "$work/grpc-peak-$tag.json" "$load_fraction")
     log "C=$c db_workers=$w: gRPC open loop at $rate req/s"
     run_child "${load[@]}" --rate="$rate" >"$work/grpc-load-$tag.json"
-    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
+    hwm=$(vmhwm_kb "$server_pid")
     stop_server
     echo "{\"c\": $c, \"db_workers\": $w, \"channels\": $channels, \"server_vmhwm_kb\": $hwm}" >"$work/server-$tag.json"
     rows+=("$tag")
