@@ -4,6 +4,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -312,7 +313,8 @@ class HttpServerImpl final : public HttpServer {
  public:
   HttpServerImpl(HttpServerOptions options, HttpHandler& handler)
       : shared_(std::make_shared<Shared>(std::move(options), handler)),
-        acceptor_(shared_->ioc) {}
+        acceptor_(shared_->ioc),
+        accept_retry_(shared_->ioc) {}
 
   ~HttpServerImpl() override { Stop(absl::ZeroDuration()); }
 
@@ -348,6 +350,7 @@ class HttpServerImpl final : public HttpServer {
     net::post(acceptor_.get_executor(), [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      accept_retry_.cancel();
     });
     {
       absl::MutexLock lock(&shared_->mu);
@@ -382,29 +385,35 @@ class HttpServerImpl final : public HttpServer {
 
  private:
   void Accept() {
-    acceptor_.async_accept(
-        net::make_strand(shared_->ioc),
-        [this](beast::error_code ec, tcp::socket socket) {
-          if (ec == net::error::operation_aborted || !acceptor_.is_open()) {
-            return;
-          }
-          if (!ec) {
-            socket.set_option(tcp::no_delay(true), ec);
-            const bool over = shared_->connections.fetch_add(1) >=
-                              shared_->options.max_connections;
-            if (over) shared_->connections.fetch_sub(1);
-            std::make_shared<Session>(std::move(socket), shared_, over)
-                ->Start();
-          } else {
-            Log(LogLevel::kWarning, "http accept failed",
-                {{"error", ec.message()}});
-          }
-          Accept();
-        });
+    acceptor_.async_accept(net::make_strand(shared_->ioc),
+                           [this](beast::error_code ec, tcp::socket socket) {
+                             OnAccept(ec, std::move(socket));
+                           });
+  }
+
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      socket.set_option(tcp::no_delay(true), ec);
+      const bool over =
+          shared_->connections.fetch_add(1) >= shared_->options.max_connections;
+      if (over) shared_->connections.fetch_sub(1);
+      std::make_shared<Session>(std::move(socket), shared_, over)->Start();
+      Accept();
+      return;
+    }
+    // Out of descriptors (EMFILE) and the like: retrying at once would
+    // spin; wait a little, connections close meanwhile.
+    Log(LogLevel::kWarning, "http accept failed", {{"error", ec.message()}});
+    accept_retry_.expires_after(std::chrono::milliseconds(50));
+    accept_retry_.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && acceptor_.is_open()) Accept();
+    });
   }
 
   std::shared_ptr<Shared> shared_;
   tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_;  // used only by the accept loop
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
   int port_ = 0;
