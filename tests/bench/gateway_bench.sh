@@ -110,12 +110,7 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/
 bench_start_postgres
 bench_seed
 
-# The server's own query (server/pg/sql.h kListCallableDevicesSql), run by
-# pgbench: what Postgres alone answers for exactly the GET.
-cat >"$work/list_callable_devices.sql" <<SQL
-\set n random($first_number, $first_number + $patients - 1)
-SELECT d.id::text FROM patients p JOIN devices d ON d.patient_id = p.id WHERE p.mobile_number = '+' || :n::text AND p.active AND d.inbound_calls_allowed AND d.voip_token IS NOT NULL ORDER BY d.created_at, d.id;
-SQL
+bench_write_list_sql "$work/list_callable_devices.sql"
 
 # The devices POST /v1/call rings: every callable one (else 403 or 404).
 "$psql" -qAt -v ON_ERROR_STOP=1 "$cp_url" >"$work/devices.txt" <<'SQL'
@@ -147,23 +142,7 @@ UPDATE call_pushes SET outcome = 'accepted', provider = 'apns', provider_status 
 SQL
 
 # --- the push sandbox -----------------------------------------------------------
-# One sandbox for the whole run. It keeps at most MAX_DELIVERIES pushes in
-# memory (a bounded deque), so its memory does not grow with the run.
-certs="$work/certs"
-mkdir -p "$certs"
-log "starting the push sandbox"
-"$sandbox_bin" --make_certs="$certs" --h2_address=127.0.0.1:0 \
-  --admin_address=127.0.0.1:0 --log_level=warning \
-  --max_deliveries="$max_deliveries" >"$work/sandbox.out" 2>"$work/sandbox.err" &
-sandbox_pid=$!
-if ! sandbox_line=$(wait_for_line "$sandbox_pid" "$work/sandbox.out" \
-  's/^callpush-sandbox listening \(h2=127\.0\.0\.1:[0-9]* admin=127\.0\.0\.1:[0-9]*\)$/\1/p'); then
-  echo "gateway_bench.sh: callpush-sandbox did not start:" >&2
-  tail -n 20 "$work/sandbox.err" >&2
-  exit 1
-fi
-sandbox_h2=$(sed 's/^h2=\([^ ]*\) .*$/\1/' <<<"$sandbox_line")
-sandbox_admin=$(sed 's/^.* admin=//' <<<"$sandbox_line")
+bench_start_sandbox gateway_bench.sh
 
 # App "demo" (the seeded devices' app) on the sandbox, as
 # tests/testing/sandbox_process.cc PushConfig() writes it.

@@ -282,3 +282,38 @@ print(json.dumps({
 }))
 PY
 }
+
+# The server's own list query (server/pg/sql.h kListCallableDevicesSql) as a
+# pgbench script over the seeded numbers: what Postgres alone answers for
+# exactly the GET / ListCallableDevices workload.
+# bench_write_list_sql FILE
+bench_write_list_sql() {
+  cat >"$1" <<SQL
+\set n random($first_number, $first_number + $patients - 1)
+SELECT d.id::text FROM patients p JOIN devices d ON d.patient_id = p.id WHERE p.mobile_number = '+' || :n::text AND p.active AND d.inbound_calls_allowed AND d.voip_token IS NOT NULL ORDER BY d.created_at, d.id;
+SQL
+}
+
+# One push sandbox for a whole run, its credentials in $work/certs. It keeps
+# at most $max_deliveries pushes in memory (a bounded deque), so its memory
+# does not grow with the run. Sets sandbox_pid, sandbox_h2 and sandbox_admin
+# (host:port each); exits with the sandbox's log when it does not start.
+# bench_start_sandbox SCRIPT_NAME
+bench_start_sandbox() {
+  certs="$work/certs"
+  mkdir -p "$certs"
+  log "starting the push sandbox"
+  "$sandbox_bin" --make_certs="$certs" --h2_address=127.0.0.1:0 \
+    --admin_address=127.0.0.1:0 --log_level=warning \
+    --max_deliveries="$max_deliveries" >"$work/sandbox.out" 2>"$work/sandbox.err" &
+  sandbox_pid=$!
+  local line
+  if ! line=$(wait_for_line "$sandbox_pid" "$work/sandbox.out" \
+    's/^callpush-sandbox listening \(h2=127\.0\.0\.1:[0-9]* admin=127\.0\.0\.1:[0-9]*\)$/\1/p'); then
+    echo "$1: callpush-sandbox did not start:" >&2
+    tail -n 20 "$work/sandbox.err" >&2
+    exit 1
+  fi
+  sandbox_h2=$(sed 's/^h2=\([^ ]*\) .*$/\1/' <<<"$line")
+  sandbox_admin=$(sed 's/^.* admin=//' <<<"$line")
+}

@@ -78,21 +78,8 @@ for bin in "$sandbox_bin" "$load_bin"; do
 done
 
 # --- the sandbox --------------------------------------------------------------
-# One sandbox for every run. It keeps at most MAX_DELIVERIES pushes in
-# memory (a bounded deque), so its memory does not grow with the run.
-certs="$work/certs"
-mkdir -p "$certs"
-log "starting the push sandbox"
-"$sandbox_bin" --make_certs="$certs" --h2_address=127.0.0.1:0 \
-  --admin_address=127.0.0.1:0 --log_level=warning \
-  --max_deliveries="$max_deliveries" >"$work/sandbox.out" 2>"$work/sandbox.err" &
-sandbox_pid=$!
-if ! port=$(wait_for_line "$sandbox_pid" "$work/sandbox.out" \
-  's/^callpush-sandbox listening h2=127\.0\.0\.1:\([0-9]*\) admin=.*$/\1/p'); then
-  echo "push_bench.sh: callpush-sandbox did not start:" >&2
-  tail -n 20 "$work/sandbox.err" >&2
-  exit 1
-fi
+bench_start_sandbox push_bench.sh
+port=${sandbox_h2##*:}
 
 load_common=("$load_bin" --port="$port" --ca_file="$certs/ca.pem"
   --apns_key="$certs/apns-key.p8" --warmup="$warmup" --duration="$duration"

@@ -79,12 +79,7 @@ done
 bench_start_postgres
 bench_seed
 
-# The server's own query (server/pg/sql.h kListCallableDevicesSql), run by
-# pgbench: what Postgres alone answers for exactly our workload.
-cat >"$work/list_callable_devices.sql" <<SQL
-\set n random($first_number, $first_number + $patients - 1)
-SELECT d.id::text FROM patients p JOIN devices d ON d.patient_id = p.id WHERE p.mobile_number = '+' || :n::text AND p.active AND d.inbound_calls_allowed AND d.voip_token IS NOT NULL ORDER BY d.created_at, d.id;
-SQL
+bench_write_list_sql "$work/list_callable_devices.sql"
 
 start_server() {
   local w=$1 tag=$2
