@@ -77,7 +77,6 @@ ABSL_FLAG(int, pg_pid, 0,
 namespace callpush::bench {
 namespace {
 
-
 using ::callpush::bench::ChildrenCpuSeconds;
 using ::callpush::bench::CpuSeconds;
 using ::callpush::bench::NowNs;

@@ -100,7 +100,6 @@ ABSL_FLAG(std::string, print_request, "",
 namespace callpush::bench {
 namespace {
 
-
 using ::callpush::bench::CpuSeconds;
 using ::callpush::bench::NowNs;
 using ::callpush::bench::ProcessCpuSeconds;
