@@ -974,7 +974,9 @@ class InProcessDependencyFailureTest(GatewayTestCase):
                 self.assertErrorAnswer(
                     self.cancel(STACK.main.http, device, call_id), 503)
                 pushes = STACK.sandbox.deliveries(voip)
-                self.assertGreaterEqual(len(pushes), 1)
+                # The first send, plus at most one fast resend of a 5xx
+                # within the deadline (DESIGN section 5).
+                self.assertIn(len(pushes), (1, 2))
                 self.assertEqual({p["status"] for p in pushes}, {status})
                 # A failed push is not remembered as a ringing phone: once
                 # the provider recovers, the same call pushes again.
