@@ -1,17 +1,15 @@
 // Command-line flags of the gateway, shared by callpush-gateway and the
-// in-process gateway of callpush-server (each binary defines its own
-// --http_address, whose default differs).
+// in-process gateway of callpush-server. A flag given on the command line
+// wins over the configuration file and the environment; one not given
+// changes nothing.
 #ifndef CALLPUSH_GATEWAY_GATEWAY_FLAGS_H_
 #define CALLPUSH_GATEWAY_GATEWAY_FLAGS_H_
 
-#include <string>
-
-#include "gateway/gateway_server.h"
+#include "callpush/v1/server_config.pb.h"
 
 namespace callpush::gateway {
 
-// Options from the flags, listening on `address`.
-GatewayOptions GatewayOptionsFromFlags(const std::string& address);
+void ApplyGatewayFlags(v1::HttpConfig* http);
 
 }  // namespace callpush::gateway
 

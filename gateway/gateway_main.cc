@@ -5,7 +5,9 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,22 +16,89 @@
 #include "absl/synchronization/mutex.h"
 #include "clients/base/env.h"
 #include "clients/base/log.h"
+#include "gateway/gateway_config.h"
 #include "gateway/gateway_flags.h"
 #include "gateway/gateway_server.h"
+#include "server/server_config.h"
 
 using callpush::EnvOr;
 
-ABSL_FLAG(std::string, grpc_target,
-          EnvOr("CALLPUSH_GRPC_TARGET", "127.0.0.1:50051"),
-          "callpush-server gRPC address [env CALLPUSH_GRPC_TARGET]");
-ABSL_FLAG(std::string, http_address,
-          EnvOr("CALLPUSH_HTTP_ADDRESS", "127.0.0.1:8080"),
-          "HTTP listen address (port 0 picks a free port) "
-          "[env CALLPUSH_HTTP_ADDRESS]");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "how long SIGTERM waits for answers in progress");
-ABSL_FLAG(std::string, log_level, EnvOr("CALLPUSH_LOG_LEVEL", "info"),
-          "debug, info, warning or error [env CALLPUSH_LOG_LEVEL]");
+// Flags win over the configuration file and the environment; a flag not
+// given (nullopt) changes nothing.
+ABSL_FLAG(std::string, config, EnvOr("CALLPUSH_CONFIG", ""),
+          "configuration file (JSON, proto/callpush/v1/server_config.proto: "
+          "httpAddress, http, grpcTarget, grpcClientTls, logLevel); empty: "
+          "built-in defaults [env CALLPUSH_CONFIG]");
+ABSL_FLAG(std::optional<std::string>, grpc_target, std::nullopt,
+          "callpush-server gRPC address (default 127.0.0.1:50051) [config "
+          "grpcTarget, env CALLPUSH_GRPC_TARGET]");
+ABSL_FLAG(std::optional<std::string>, http_address, std::nullopt,
+          "HTTP listen address, port 0 picks a free port (default "
+          "127.0.0.1:8080) [config httpAddress, env CALLPUSH_HTTP_ADDRESS]");
+ABSL_FLAG(std::optional<absl::Duration>, shutdown_grace, std::nullopt,
+          "how long SIGTERM waits for answers in progress (default 10s) "
+          "[config shutdown.grace]");
+ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
+          "debug, info, warning or error (default info) [config logLevel, env "
+          "CALLPUSH_LOG_LEVEL]");
+ABSL_FLAG(std::optional<std::string>, grpc_target_ca_file, std::nullopt,
+          "PEM CA bundle: call the server over TLS, verified with it [config "
+          "grpcClientTls.caFile]");
+ABSL_FLAG(std::optional<std::string>, grpc_target_cert_file, std::nullopt,
+          "PEM client certificate for servers requiring mutual TLS [config "
+          "grpcClientTls.certFile]");
+ABSL_FLAG(std::optional<std::string>, grpc_target_key_file, std::nullopt,
+          "PEM private key of --grpc_target_cert_file [config "
+          "grpcClientTls.keyFile]");
+ABSL_FLAG(std::optional<std::string>, grpc_target_server_name, std::nullopt,
+          "name to verify in the server's certificate, when not the target's "
+          "host [config grpcClientTls.serverName]");
+
+namespace {
+
+template <typename T, typename Set>
+void IfGiven(const absl::Flag<std::optional<T>>& flag, Set set) {
+  if (std::optional<T> v = absl::GetFlag(flag); v.has_value()) set(*v);
+}
+
+absl::StatusOr<callpush::ServerSettings> SettingsFromEverywhere() {
+  // The gateway's own default address differs from the server's (none).
+  callpush::v1::ServerConfig c = callpush::DefaultServerConfig();
+  c.set_http_address("127.0.0.1:8080");
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    if (absl::Status s = callpush::MergeServerConfigFile(path, &c); !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = callpush::ApplyServerConfigEnvironment(std::getenv, &c);
+      !s.ok()) {
+    return s;
+  }
+  IfGiven(FLAGS_grpc_target,
+          [&](const std::string& v) { c.set_grpc_target(v); });
+  IfGiven(FLAGS_http_address,
+          [&](const std::string& v) { c.set_http_address(v); });
+  IfGiven(FLAGS_shutdown_grace, [&](absl::Duration v) {
+    c.mutable_shutdown()->set_grace(absl::FormatDuration(v));
+  });
+  IfGiven(FLAGS_log_level, [&](const std::string& v) { c.set_log_level(v); });
+  IfGiven(FLAGS_grpc_target_ca_file, [&](const std::string& v) {
+    c.mutable_grpc_client_tls()->set_ca_file(v);
+  });
+  IfGiven(FLAGS_grpc_target_cert_file, [&](const std::string& v) {
+    c.mutable_grpc_client_tls()->set_cert_file(v);
+  });
+  IfGiven(FLAGS_grpc_target_key_file, [&](const std::string& v) {
+    c.mutable_grpc_client_tls()->set_key_file(v);
+  });
+  IfGiven(FLAGS_grpc_target_server_name, [&](const std::string& v) {
+    c.mutable_grpc_client_tls()->set_server_name(v);
+  });
+  callpush::gateway::ApplyGatewayFlags(c.mutable_http());
+  return callpush::ResolveGatewayConfig(c);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // As in callpush-server: Debian's Abseil checks every Mutex for
@@ -37,15 +106,26 @@ int main(int argc, char** argv) {
   // the checks on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
-      "callpush-gateway --grpc_target=HOST:PORT --http_address=HOST:PORT: "
-      "serve the documented JSON URIs by calling callpush-server");
+      "callpush-gateway [--config=FILE] --grpc_target=HOST:PORT "
+      "--http_address=HOST:PORT: serve the documented JSON URIs by calling "
+      "callpush-server");
   absl::ParseCommandLine(argc, argv);
-  callpush::LogLevel level;
-  if (!callpush::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    std::cerr << "--log_level: must be debug, info, warning or error\n";
+  absl::StatusOr<callpush::ServerSettings> settings = SettingsFromEverywhere();
+  absl::StatusOr<callpush::gateway::GatewayOptions> options =
+      settings.ok() ? callpush::gateway::GatewayOptionsFromConfig(
+                          settings->http, settings->http_address)
+                    : settings.status();
+  if (!options.ok()) {
+    std::cerr << "callpush-gateway: invalid configuration: "
+              << options.status().message() << "\n";
     return 2;
   }
-  callpush::SetLogLevel(level);
+  callpush::SetLogLevel(settings->log_level);
+  if (!settings->grpc_client_tls.ca_file().empty() ||
+      !settings->grpc_client_tls.cert_file().empty()) {
+    std::cerr << "grpcClientTls: not supported by this build yet\n";
+    return 2;
+  }
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -53,32 +133,30 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_grpc_target),
+  auto channel = grpc::CreateChannel(settings->grpc_target,
                                      grpc::InsecureChannelCredentials());
-  auto options = callpush::gateway::GatewayOptionsFromFlags(
-      absl::GetFlag(FLAGS_http_address));
   auto gateway =
-      callpush::gateway::GatewayServer::Start(channel, std::move(options));
+      callpush::gateway::GatewayServer::Start(channel, *std::move(options));
   if (!gateway.ok()) {
     std::cerr << "callpush-gateway: " << gateway.status().message() << "\n";
     callpush::Log(callpush::LogLevel::kError, "cannot start gateway",
                   {{"error", gateway.status().ToString()}});
     return 1;
   }
-  std::string host = absl::GetFlag(FLAGS_http_address);
-  host = host.substr(0, host.rfind(':'));
+  const std::string host =
+      settings->http_address.substr(0, settings->http_address.rfind(':'));
   // Tests read this line to find a port-0 gateway.
   std::cout << "callpush-gateway listening http=" << host << ":"
             << (*gateway)->port() << std::endl;
   callpush::Log(callpush::LogLevel::kInfo, "gateway listening",
                 {{"http", absl::StrCat(host, ":", (*gateway)->port())},
-                 {"grpc_target", absl::GetFlag(FLAGS_grpc_target)},
+                 {"grpc_target", settings->grpc_target},
                  {"auth", (*gateway)->auth_enabled() ? "bearer" : "none"}});
   int sig = 0;
   sigwait(&signals, &sig);
   callpush::Log(callpush::LogLevel::kInfo, "shutting down",
                 {{"signal", std::to_string(sig)}});
-  (*gateway)->Stop(absl::GetFlag(FLAGS_shutdown_grace));
+  (*gateway)->Stop(settings->shutdown_grace);
   gateway->reset();
   callpush::Log(callpush::LogLevel::kInfo, "stopped");
   return 0;

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -23,6 +24,7 @@
 #include "clients/base/clock.h"
 #include "clients/base/env.h"
 #include "clients/base/log.h"
+#include "gateway/gateway_config.h"
 #include "gateway/gateway_flags.h"
 #include "gateway/gateway_server.h"
 #include "server/call_coordinator.h"
@@ -36,6 +38,7 @@
 #include "server/provider_push_sender.h"
 #include "server/push_config.h"
 #include "server/readiness_probe.h"
+#include "server/server_config.h"
 #include "server/unconfigured_push_sender.h"
 
 using callpush::EnvOr;
@@ -48,46 +51,132 @@ constexpr absl::Duration kCertificateExpiryWarning = absl::Hours(24 * 30);
 
 }  // namespace
 
-ABSL_FLAG(std::string, grpc_address,
-          EnvOr("CALLPUSH_GRPC_ADDRESS", "127.0.0.1:50051"),
-          "gRPC listen address (port 0 picks a free port) "
-          "[env CALLPUSH_GRPC_ADDRESS]");
-ABSL_FLAG(std::string, database_url,
-          EnvOr("CALLPUSH_DATABASE_URL",
-                "postgresql://callpush@127.0.0.1:5432/callpush"),
-          "libpq connection string or URL [env CALLPUSH_DATABASE_URL]");
-ABSL_FLAG(int, db_workers, 8,
-          "database worker threads (= Postgres connections per replica)");
-ABSL_FLAG(absl::Duration, db_statement_timeout, absl::Seconds(2),
-          "server-side cap on one SQL statement");
-ABSL_FLAG(absl::Duration, request_deadline, absl::Seconds(2),
-          "deadline for RPCs whose client sets none");
-ABSL_FLAG(absl::Duration, ring_window, absl::Seconds(60),
+// Flags win over the configuration file and the environment; a flag not
+// given (nullopt) changes nothing. Defaults: server/server_config.cc.
+ABSL_FLAG(std::string, config, EnvOr("CALLPUSH_CONFIG", ""),
+          "configuration file (JSON, proto/callpush/v1/server_config.proto); "
+          "empty: built-in defaults [env CALLPUSH_CONFIG]");
+ABSL_FLAG(std::optional<std::string>, grpc_address, std::nullopt,
+          "gRPC listen address, port 0 picks a free port (default "
+          "127.0.0.1:50051) [config grpcAddress, env CALLPUSH_GRPC_ADDRESS]");
+ABSL_FLAG(std::optional<std::string>, database_url, std::nullopt,
+          "libpq connection string or URL [config database.url, env "
+          "CALLPUSH_DATABASE_URL]");
+ABSL_FLAG(std::optional<int>, db_workers, std::nullopt,
+          "database worker threads = Postgres connections per replica "
+          "(default 8) [config database.workers, env CALLPUSH_DB_WORKERS]");
+ABSL_FLAG(std::optional<absl::Duration>, db_statement_timeout, std::nullopt,
+          "server-side cap on one SQL statement (default 2s) [config "
+          "database.statementTimeout]");
+ABSL_FLAG(std::optional<absl::Duration>, request_deadline, std::nullopt,
+          "deadline for RPCs whose client sets none (default 2s) [config "
+          "calls.requestDeadline]");
+ABSL_FLAG(std::optional<absl::Duration>, ring_window, std::nullopt,
           "how long a call rings: VoIP push expiry and the window in which a "
-          "repeated Call sends no second push");
-ABSL_FLAG(absl::Duration, push_retention, absl::Hours(24 * 30),
-          "push attempts older than this are pruned");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "how long SIGTERM waits for RPCs in flight");
+          "repeated Call sends no second push (default 60s) [config "
+          "calls.ringWindow]");
+ABSL_FLAG(std::optional<absl::Duration>, push_retention, std::nullopt,
+          "push attempts older than this are pruned (default 720h) [config "
+          "calls.pushRetention]");
+ABSL_FLAG(std::optional<absl::Duration>, shutdown_drain_delay, std::nullopt,
+          "after SIGTERM, how long readiness is false before serving stops "
+          "(default 0s) [config shutdown.drainDelay]");
+ABSL_FLAG(std::optional<absl::Duration>, shutdown_grace, std::nullopt,
+          "how long SIGTERM waits for requests and pushes in flight (default "
+          "10s) [config shutdown.grace]");
+// A bool flag can only switch the setting on (a bare --flag must parse).
 ABSL_FLAG(bool, migrate_on_start, false,
-          "apply schema migrations before serving");
-ABSL_FLAG(std::string, push_config, EnvOr("CALLPUSH_PUSH_CONFIG", ""),
-          "push provider configuration (JSON, proto/callpush/v1/"
-          "push_config.proto); empty: no provider, pushes fail "
-          "[env CALLPUSH_PUSH_CONFIG]");
-ABSL_FLAG(std::string, http_address, EnvOr("CALLPUSH_HTTP_ADDRESS", ""),
+          "apply schema migrations before serving [config "
+          "database.migrateOnStart]");
+ABSL_FLAG(std::optional<std::string>, push_config, std::nullopt,
+          "push provider configuration file (JSON, proto/callpush/v1/"
+          "push_config.proto); none: pushes fail [config pushConfigFile, env "
+          "CALLPUSH_PUSH_CONFIG]");
+ABSL_FLAG(std::optional<std::string>, http_address, std::nullopt,
           "serve the JSON gateway in-process on this address (e.g. "
           "127.0.0.1:8080; port 0 picks a free port); empty: no gateway "
-          "[env CALLPUSH_HTTP_ADDRESS]");
-ABSL_FLAG(std::string, log_level, EnvOr("CALLPUSH_LOG_LEVEL", "info"),
-          "debug, info, warning or error [env CALLPUSH_LOG_LEVEL]");
+          "[config httpAddress, env CALLPUSH_HTTP_ADDRESS]");
+ABSL_FLAG(std::optional<std::string>, metrics_address, std::nullopt,
+          "serve Prometheus /metrics on this address; empty: none [config "
+          "metricsAddress, env CALLPUSH_METRICS_ADDRESS]");
+ABSL_FLAG(std::optional<std::string>, log_level, std::nullopt,
+          "debug, info, warning or error (default info) [config logLevel, env "
+          "CALLPUSH_LOG_LEVEL]");
+ABSL_FLAG(std::optional<std::string>, grpc_tls_cert_file, std::nullopt,
+          "PEM certificate chain: serve gRPC over TLS [config "
+          "grpcTls.certFile]");
+ABSL_FLAG(std::optional<std::string>, grpc_tls_key_file, std::nullopt,
+          "PEM private key of --grpc_tls_cert_file [config grpcTls.keyFile]");
+ABSL_FLAG(std::optional<std::string>, grpc_tls_client_ca_file, std::nullopt,
+          "PEM CA bundle: require client certificates it signed (mutual TLS) "
+          "[config grpcTls.clientCaFile]");
 
 namespace callpush {
 namespace {
 
-int RunMigrate() {
-  auto report =
-      Migrate(absl::GetFlag(FLAGS_database_url), EmbeddedMigrations());
+template <typename T, typename Set>
+void IfGiven(const absl::Flag<std::optional<T>>& flag, Set set) {
+  if (std::optional<T> v = absl::GetFlag(flag); v.has_value()) set(*v);
+}
+
+// Defaults, then --config, then the environment, then the flags given.
+absl::StatusOr<v1::ServerConfig> ConfigFromEverywhere() {
+  auto loaded = LoadServerConfig(absl::GetFlag(FLAGS_config), std::getenv);
+  if (!loaded.ok()) return loaded.status();
+  v1::ServerConfig c = *std::move(loaded);
+  auto duration = [](absl::Duration d) { return absl::FormatDuration(d); };
+  IfGiven(FLAGS_grpc_address,
+          [&](const std::string& v) { c.set_grpc_address(v); });
+  IfGiven(FLAGS_database_url, [&](const std::string& v) {
+    c.mutable_database()->set_url(v);
+    c.mutable_database()->clear_url_file();
+  });
+  IfGiven(FLAGS_db_workers,
+          [&](int v) { c.mutable_database()->set_workers(v); });
+  IfGiven(FLAGS_db_statement_timeout, [&](absl::Duration v) {
+    c.mutable_database()->set_statement_timeout(duration(v));
+  });
+  if (absl::GetFlag(FLAGS_migrate_on_start)) {
+    c.mutable_database()->set_migrate_on_start(true);
+  }
+  IfGiven(FLAGS_request_deadline, [&](absl::Duration v) {
+    c.mutable_calls()->set_request_deadline(duration(v));
+  });
+  IfGiven(FLAGS_ring_window, [&](absl::Duration v) {
+    c.mutable_calls()->set_ring_window(duration(v));
+  });
+  IfGiven(FLAGS_push_retention, [&](absl::Duration v) {
+    c.mutable_calls()->set_push_retention(duration(v));
+  });
+  IfGiven(FLAGS_shutdown_drain_delay, [&](absl::Duration v) {
+    c.mutable_shutdown()->set_drain_delay(duration(v));
+  });
+  IfGiven(FLAGS_shutdown_grace, [&](absl::Duration v) {
+    c.mutable_shutdown()->set_grace(duration(v));
+  });
+  IfGiven(FLAGS_push_config, [&](const std::string& v) {
+    c.set_push_config_file(v);
+    c.clear_push();
+  });
+  IfGiven(FLAGS_http_address,
+          [&](const std::string& v) { c.set_http_address(v); });
+  IfGiven(FLAGS_metrics_address,
+          [&](const std::string& v) { c.set_metrics_address(v); });
+  IfGiven(FLAGS_log_level, [&](const std::string& v) { c.set_log_level(v); });
+  IfGiven(FLAGS_grpc_tls_cert_file, [&](const std::string& v) {
+    c.mutable_grpc_tls()->set_cert_file(v);
+  });
+  IfGiven(FLAGS_grpc_tls_key_file,
+          [&](const std::string& v) { c.mutable_grpc_tls()->set_key_file(v); });
+  IfGiven(FLAGS_grpc_tls_client_ca_file, [&](const std::string& v) {
+    c.mutable_grpc_tls()->set_client_ca_file(v);
+  });
+  gateway::ApplyGatewayFlags(c.mutable_http());
+  return c;
+}
+
+int RunMigrate(const ServerSettings& settings) {
+  auto report = Migrate(settings.database_url, EmbeddedMigrations());
   if (!report.ok()) {
     Log(LogLevel::kError, "migrate failed",
         {{"error", report.status().ToString()}});
@@ -99,8 +188,13 @@ int RunMigrate() {
   return 0;
 }
 
-int RunServer() {
-  if (absl::GetFlag(FLAGS_migrate_on_start) && RunMigrate() != 0) return 1;
+// "host" of "host:port", for the listening lines.
+std::string HostOf(const std::string& address) {
+  return address.substr(0, address.rfind(':'));
+}
+
+int RunServer(const ServerSettings& settings) {
+  if (settings.migrate_on_start && RunMigrate(settings) != 0) return 1;
 
   // Signals go to the thread in sigwait() below, never to a worker.
   sigset_t signals;
@@ -112,28 +206,26 @@ int RunServer() {
   const Clock& clock = SystemClock::Get();
   std::unique_ptr<PushSender> pusher;
   ProviderPushSender* provider_sender = nullptr;
-  const std::string push_config_path = absl::GetFlag(FLAGS_push_config);
-  if (push_config_path.empty()) {
+  if (!settings.push.has_value()) {
     pusher = std::make_unique<UnconfiguredPushSender>();
     Log(LogLevel::kWarning,
         "no push provider configured: Call, UpdateCall and CancelCall answer "
         "UNAVAILABLE");
   } else {
-    auto push_config = LoadPushConfig(push_config_path);
     absl::StatusOr<std::unique_ptr<ProviderPushSender>> sender =
-        push_config.ok() ? ProviderPushSender::Create(*push_config, clock)
-                         : push_config.status();
+        ProviderPushSender::Create(*settings.push, clock);
     if (!sender.ok()) {
-      std::cerr << "--push_config: " << sender.status().message() << "\n";
+      std::cerr << "pushConfigFile: " << sender.status().message() << "\n";
       Log(LogLevel::kError, "invalid push configuration",
-          {{"path", push_config_path}, {"error", sender.status().ToString()}});
+          {{"source", settings.push_source},
+           {"error", sender.status().ToString()}});
       return 1;
     }
     provider_sender = sender->get();
     pusher = *std::move(sender);
     Log(LogLevel::kInfo, "push providers configured",
-        {{"path", push_config_path},
-         {"apps", std::to_string(push_config->apps_size())}});
+        {{"source", settings.push_source},
+         {"apps", std::to_string(settings.push->apps_size())}});
     for (const auto& [app, not_after] :
          provider_sender->CertificateExpiries()) {
       const absl::Duration left = not_after - clock.Now();
@@ -148,27 +240,42 @@ int RunServer() {
     }
   }
 
+  std::optional<gateway::GatewayOptions> gateway_options;
+  if (!settings.http_address.empty()) {
+    auto options =
+        gateway::GatewayOptionsFromConfig(settings.http, settings.http_address);
+    if (!options.ok()) {
+      std::cerr << options.status().message() << "\n";
+      return 1;
+    }
+    gateway_options = *std::move(options);
+  }
+  // TLS credentials are built from the validated grpcTls files.
+  if (!settings.grpc_tls.cert_file().empty()) {
+    std::cerr << "grpcTls: not supported by this build yet\n";
+    return 1;
+  }
+
   PgPoolOptions pool_options;
-  pool_options.conninfo = absl::GetFlag(FLAGS_database_url);
-  pool_options.workers = absl::GetFlag(FLAGS_db_workers);
-  pool_options.statement_timeout = absl::GetFlag(FLAGS_db_statement_timeout);
+  pool_options.conninfo = settings.database_url;
+  pool_options.workers = settings.db_workers;
+  pool_options.statement_timeout = settings.db_statement_timeout;
   pool_options.statements = sql::AllStatements();
   PgPool pool(pool_options, clock);
   pool.Start();
   PgDeviceStore store(pool, clock);
 
   CallCoordinatorOptions coordinator_options;
-  coordinator_options.ring_window = absl::GetFlag(FLAGS_ring_window);
+  coordinator_options.ring_window = settings.ring_window;
   CallCoordinator coordinator(store, *pusher, clock, coordinator_options);
-  const absl::Duration deadline = absl::GetFlag(FLAGS_request_deadline);
-  CallServiceImpl call_service(coordinator, clock, deadline);
-  DeviceServiceImpl device_service(store, clock, deadline);
+  CallServiceImpl call_service(coordinator, clock, settings.request_deadline);
+  DeviceServiceImpl device_service(store, clock, settings.request_deadline);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_grpc_address),
+  builder.AddListeningPort(settings.grpc_address,
                            grpc::InsecureServerCredentials(), &port);
   // Requests are a few hundred bytes; refuse anything absurd before parsing.
   builder.SetMaxReceiveMessageSize(64 * 1024);
@@ -177,29 +284,27 @@ int RunServer() {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     Log(LogLevel::kError, "cannot listen",
-        {{"address", absl::GetFlag(FLAGS_grpc_address)}});
+        {{"address", settings.grpc_address}});
     return 1;
   }
-  std::string host = absl::GetFlag(FLAGS_grpc_address);
-  host = host.substr(0, host.rfind(':'));
+  const std::string host = HostOf(settings.grpc_address);
   // Tests read this line to find a port-0 server.
   std::cout << "callpush-server listening grpc=" << host << ":" << port
             << std::endl;
   Log(LogLevel::kInfo, "listening", {{"grpc", absl::StrCat(host, ":", port)}});
 
   ReadinessProbe readiness(store, *server->GetHealthCheckService(), clock,
-                           absl::GetFlag(FLAGS_push_retention),
+                           settings.push_retention,
                            /*pushes_configured=*/provider_sender != nullptr);
   readiness.Start();
 
   std::unique_ptr<gateway::GatewayServer> http_gateway;
-  if (const std::string http = absl::GetFlag(FLAGS_http_address);
-      !http.empty()) {
+  if (gateway_options.has_value()) {
     auto started = gateway::GatewayServer::Start(
         server->InProcessChannel(grpc::ChannelArguments()),
-        gateway::GatewayOptionsFromFlags(http));
+        *std::move(gateway_options));
     if (!started.ok()) {
-      std::cerr << "--http_address: " << started.status().message() << "\n";
+      std::cerr << "httpAddress: " << started.status().message() << "\n";
       Log(LogLevel::kError, "cannot start the gateway",
           {{"error", started.status().ToString()}});
       readiness.Stop();
@@ -208,7 +313,7 @@ int RunServer() {
       return 1;
     }
     http_gateway = *std::move(started);
-    const std::string http_host = http.substr(0, http.rfind(':'));
+    const std::string http_host = HostOf(settings.http_address);
     std::cout << "callpush-gateway listening http=" << http_host << ":"
               << http_gateway->port() << std::endl;
     Log(LogLevel::kInfo, "gateway listening",
@@ -220,15 +325,20 @@ int RunServer() {
   sigwait(&signals, &sig);
   Log(LogLevel::kInfo, "shutting down", {{"signal", std::to_string(sig)}});
   readiness.Stop();  // reports NOT_SERVING from here on
+  if (settings.drain_delay > absl::ZeroDuration()) {
+    // Load balancers see NOT_SERVING and stop sending; meanwhile requests
+    // that still arrive are served.
+    absl::SleepFor(settings.drain_delay);
+  }
   if (http_gateway != nullptr) {
-    http_gateway->Stop(absl::GetFlag(FLAGS_shutdown_grace));
+    http_gateway->Stop(settings.shutdown_grace);
     http_gateway.reset();
   }
   server->Shutdown(std::chrono::system_clock::now() +
-                   absl::ToChronoSeconds(absl::GetFlag(FLAGS_shutdown_grace)));
+                   absl::ToChronoSeconds(settings.shutdown_grace));
   Log(LogLevel::kInfo, "rpcs drained");
   if (provider_sender != nullptr) {
-    provider_sender->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+    provider_sender->Shutdown(settings.shutdown_grace);
     Log(LogLevel::kInfo, "push providers closed");
   }
   pool.Stop();
@@ -244,23 +354,33 @@ int main(int argc, char** argv) {
   // path that cost ~5% CPU (tests/bench). Tests keep the checks on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
-      "callpush-server [migrate] [flags]: serve CallService/DeviceService, or "
-      "apply schema migrations");
+      "callpush-server [migrate] [--config=FILE] [flags]: serve "
+      "CallService/DeviceService, or apply schema migrations");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  callpush::LogLevel level;
-  if (!callpush::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    std::cerr << "--log_level: must be debug, info, warning or error\n";
-    return 2;
-  }
-  callpush::SetLogLevel(level);
   if (args.size() > 2 ||
       (args.size() == 2 && std::string(args[1]) != "migrate" &&
        std::string(args[1]) != "serve")) {
     std::cerr << "usage: callpush-server [serve|migrate] [flags]\n";
     return 2;
   }
-  if (args.size() == 2 && std::string(args[1]) == "migrate") {
-    return callpush::RunMigrate();
+  const bool migrate = args.size() == 2 && std::string(args[1]) == "migrate";
+  auto config = callpush::ConfigFromEverywhere();
+  if (config.ok() && migrate) {
+    // The migration Job needs the database only, not the push secrets.
+    config->clear_push();
+    config->clear_push_config_file();
+    config->clear_grpc_tls();
   }
-  return callpush::RunServer();
+  absl::StatusOr<callpush::ServerSettings> settings =
+      config.ok() ? callpush::ResolveServerConfig(*config) : config.status();
+  if (!settings.ok()) {
+    std::cerr << "callpush-server: invalid configuration: "
+              << settings.status().message() << "\n";
+    return 2;
+  }
+  callpush::SetLogLevel(settings->log_level);
+  if (migrate) {
+    return callpush::RunMigrate(*settings);
+  }
+  return callpush::RunServer(*settings);
 }

@@ -7,8 +7,11 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include <fstream>
+#include <pqxx/pqxx>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -245,6 +248,118 @@ TEST_F(ServerProcessTest, CallPushesThroughTheSandbox) {
   EXPECT_EQ(pushes.pushes(1).outcome(), "rejected");
   EXPECT_TRUE(pushes.pushes(1).token_invalidated());
 }
+
+namespace config_file {
+
+// Postgres connections the server holds on its database (its pool: one per
+// worker).
+int ServerConnections(const std::string& url, const std::string& db) {
+  pqxx::connection c(url);
+  pqxx::work tx(c);
+  return tx
+      .exec1("SELECT count(*) FROM pg_stat_activity WHERE datname = " +
+             tx.quote(db) + " AND pid <> pg_backend_pid()")[0]
+      .as<int>();
+}
+
+class ServerConfigFileTest : public ServerProcessTest {
+ protected:
+  void TearDown() override { unsetenv("CALLPUSH_DB_WORKERS"); }
+
+  std::string WriteConfig(const std::string& json) {
+    const std::string path = absl::StrCat(
+        ::testing::TempDir(), "/",
+        ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+        ".json");
+    std::ofstream(path) << json;
+    return path;
+  }
+};
+
+// The file, then the environment, then the flags given: each wins over the
+// one before. Seen from outside: the number of Postgres connections
+// (database.workers) and where the server listens.
+TEST_F(ServerConfigFileTest, FileThenEnvironmentThenFlags) {
+  const std::string url_file =
+      absl::StrCat(::testing::TempDir(), "/database-url");
+  std::ofstream(url_file) << db_->url() << "\n";
+  const std::string config = WriteConfig(absl::StrCat(
+      R"({"grpcAddress": "127.0.0.1:0", "httpAddress": "127.0.0.1:0",
+          "database": {"urlFile": ")",
+      url_file, R"(", "workers": 5}, "shutdown": {"grace": "1s"}})"));
+
+  for (const auto& [env, flag, expected] :
+       {std::make_tuple("", "", 5), std::make_tuple("3", "", 3),
+        std::make_tuple("3", "--db_workers=2", 2)}) {
+    SCOPED_TRACE(absl::StrCat("env=", env, " flag=", flag));
+    if (*env) setenv("CALLPUSH_DB_WORKERS", env, 1);
+    std::vector<std::string> argv = {kServer, "--config=" + config};
+    if (*flag) argv.push_back(flag);
+    auto server = ::callpush::testing::Subprocess::Start(argv);
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto grpc = (*server)->WaitForLine("callpush-server listening grpc=",
+                                       absl::Seconds(20));
+    ASSERT_TRUE(grpc.ok()) << grpc.status();
+    auto http = (*server)->WaitForLine("callpush-gateway listening http=",
+                                       absl::Seconds(20));
+    ASSERT_TRUE(http.ok()) << http.status();
+    auto channel =
+        grpc::CreateChannel(*grpc, grpc::InsecureChannelCredentials());
+    absl::Time until = absl::Now() + absl::Seconds(15);
+    while (HealthCheck(channel, "callpush.v1.DeviceService").value_or(0) !=
+               kServing &&
+           absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    // Workers connect on their own schedule: wait for the count to settle.
+    int seen = -1;
+    until = absl::Now() + absl::Seconds(10);
+    while ((seen = ServerConnections(db_->url(), db_->name())) != expected &&
+           absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_EQ(seen, expected);
+    (*server)->Signal(SIGTERM);
+    auto code = (*server)->Wait(absl::Seconds(10));
+    ASSERT_TRUE(code.ok()) << code.status();
+    EXPECT_EQ(*code, 0);
+    unsetenv("CALLPUSH_DB_WORKERS");
+  }
+}
+
+TEST_F(ServerConfigFileTest, InvalidConfigurationExitsTwoNamingTheField) {
+  struct Case {
+    std::string json;
+    std::string message;
+  } cases[] = {
+      {R"({"database": {"workers": 0, "url": "x"}, "logLevel": "chatty"})",
+       "invalid configuration: logLevel: must be debug, info, warning or "
+       "error"},
+      {R"({"grpcAddress": "127.0.0.1:0", "database": {"wokers": 2}})",
+       "wokers"},
+      {R"({"pushConfigFile": "/nonexistent/push.json"})",
+       "pushConfigFile: push config: cannot read /nonexistent/push.json"},
+  };
+  for (const Case& c : cases) {
+    auto run = RunProgram({kServer, "--config=" + WriteConfig(c.json)},
+                          absl::Seconds(10));
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_EQ(run->exit_code, 2) << run->output;
+    EXPECT_THAT(run->output, HasSubstr(c.message));
+  }
+  // The migration Job shares the file but not the push secrets.
+  auto migrate =
+      RunProgram({kServer, "migrate",
+                  "--config=" + WriteConfig(absl::StrCat(
+                                    R"({"pushConfigFile": "/not/mounted.json",
+                             "database": {"url": ")",
+                                    db_->url(), R"("}})"))},
+                 absl::Seconds(30));
+  ASSERT_TRUE(migrate.ok()) << migrate.status();
+  EXPECT_EQ(migrate->exit_code, 0) << migrate->output;
+}
+
+}  // namespace config_file
 
 }  // namespace
 }  // namespace callpush
