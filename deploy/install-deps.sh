@@ -13,7 +13,8 @@ BUILD_PACKAGES=(
   nghttp2-client nghttp2-server wrk curl
   golang-github-gogo-googleapis-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
-  postgresql-15 postgresql-contrib python3 python3-yaml
+  postgresql-15 postgresql-contrib python3 python3-yaml python3-grpcio
+  pgbouncer
 )
 RUNTIME_PACKAGES=(
   ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libpqxx-6.4
@@ -22,6 +23,11 @@ RUNTIME_PACKAGES=(
 
 packages=("${BUILD_PACKAGES[@]}")
 if [[ "${1:-}" == "--runtime" ]]; then packages=("${RUNTIME_PACKAGES[@]}"); fi
+# kubectl renders deploy/k8s in the tests (tests/deploy): Debian's
+# kubernetes-client, unless some kubectl is on PATH already.
+if [[ "${1:-}" != "--runtime" ]] && ! command -v kubectl >/dev/null; then
+  packages+=(kubernetes-client)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -75,10 +75,14 @@ struct Shared {
   // Set by Stop(): answers close their connection and no new request is
   // read, so keep-alive clients move to another replica.
   std::atomic<bool> draining{false};
-  // Requests handed to the handler and not yet answered; open sessions, so
-  // Stop() can close what the grace period did not finish.
+  // Requests handed to the handler whose answer is not written yet; open
+  // sessions, so Stop() can close what the grace period did not finish.
   absl::Mutex mu;
   int in_handler ABSL_GUARDED_BY(mu) = 0;
+  // Set by Stop() once it closes every connection: a request read after
+  // that is not handed to the handler (its client sees the connection
+  // close without an answer, so it knows nothing was done).
+  bool closing ABSL_GUARDED_BY(mu) = false;
   std::set<Session*> sessions ABSL_GUARDED_BY(mu);
 };
 
@@ -236,14 +240,12 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = parser_->get().keep_alive();
     {
       absl::MutexLock lock(&shared_->mu);
-      ++shared_->in_handler;
+      if (!shared_->closing) ++shared_->in_handler;
+      answering_ = !shared_->closing;
     }
+    if (!answering_) return Close();
     shared_->handler.Handle(
         parser_->release(), [self = shared_from_this()](HttpResponse res) {
-          {
-            absl::MutexLock lock(&self->shared_->mu);
-            --self->shared_->in_handler;
-          }
           net::post(self->stream_.get_executor(),
                     [self, res = std::move(res)]() mutable {
                       self->Write(std::move(res), /*close=*/false);
@@ -264,10 +266,20 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(
         stream_, *owned,
         [self = shared_from_this(), owned](beast::error_code ec, size_t) {
+          self->AnswerWritten();
           if (ec) return self->Close();
           if (!owned->keep_alive()) return self->Linger();
           self->WaitForRequest();
         });
+  }
+
+  // A handled request counts until its answer is on the wire, so that
+  // Stop() never closes a connection under an answer being written.
+  void AnswerWritten() {
+    if (!answering_) return;
+    answering_ = false;
+    absl::MutexLock lock(&shared_->mu);
+    --shared_->in_handler;
   }
 
   // After a closing answer the client may still be sending (a 413 body):
@@ -303,6 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Shared> shared_;
   const bool over_limit_;
   bool keep_alive_ = false;
+  bool answering_ = false;  // a handled request's answer is not written yet
   std::string request_id_;
   size_t drained_ = 0;
   size_t scanned_ = 0;  // bytes of buffer_ searched for the header's end
@@ -359,7 +372,9 @@ class HttpServerImpl final : public HttpServer {
       };
       shared_->mu.AwaitWithTimeout(absl::Condition(&idle), grace);
       // What is left (idle keep-alives, answers past the grace) is closed,
-      // so no client waits on a connection nobody serves.
+      // so no client waits on a connection nobody serves; a request still
+      // being read is dropped unhandled (see OnRequest).
+      shared_->closing = true;
       for (Session* session : shared_->sessions) {
         if (auto alive = session->weak_from_this().lock()) {
           left.push_back(std::move(alive));

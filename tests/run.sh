@@ -11,11 +11,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$repo/build}
 jobs=${JOBS:-$(nproc)}
 
-"$repo/deploy/install-deps.sh"
-
-cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCALLPUSH_WERROR=ON >/dev/null
-cmake --build "$build" -j "$jobs"
+# The build the container image makes too (deploy/Dockerfile).
+BUILD_DIR="$build" JOBS="$jobs" "$repo/deploy/build.sh"
 
 # If ctest is interrupted, its cleanup fixture may not run: remove the test
 # Postgres here too (only the one this run started, by its env file).
