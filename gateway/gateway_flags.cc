@@ -6,6 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "clients/base/flag_override.h"
 
 // Unset (nullopt) unless given: the configuration file's value stands.
 ABSL_FLAG(std::optional<std::string>, http_auth_tokens_file, std::nullopt,
@@ -42,15 +43,6 @@ ABSL_FLAG(std::optional<int>, http_max_connections, std::nullopt,
           "1024) [config http.maxConnections]");
 
 namespace callpush::gateway {
-namespace {
-
-template <typename T, typename Set>
-void IfGiven(const absl::Flag<std::optional<T>>& flag, Set set) {
-  if (std::optional<T> v = absl::GetFlag(flag); v.has_value()) set(*v);
-}
-
-}  // namespace
-
 void ApplyGatewayFlags(v1::HttpConfig* http) {
   IfGiven(FLAGS_http_auth_tokens_file,
           [&](const std::string& v) { http->set_auth_tokens_file(v); });

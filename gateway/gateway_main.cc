@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "clients/base/env.h"
+#include "clients/base/flag_override.h"
 #include "clients/base/log.h"
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_flags.h"
@@ -22,6 +23,7 @@
 #include "server/server_config.h"
 
 using callpush::EnvOr;
+using callpush::IfGiven;
 
 // Flags win over the configuration file and the environment; a flag not
 // given (nullopt) changes nothing.
@@ -55,11 +57,6 @@ ABSL_FLAG(std::optional<std::string>, grpc_target_server_name, std::nullopt,
           "host [config grpcClientTls.serverName]");
 
 namespace {
-
-template <typename T, typename Set>
-void IfGiven(const absl::Flag<std::optional<T>>& flag, Set set) {
-  if (std::optional<T> v = absl::GetFlag(flag); v.has_value()) set(*v);
-}
 
 absl::StatusOr<callpush::ServerSettings> SettingsFromEverywhere() {
   // The gateway's own default address differs from the server's (none).

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
 #include "clients/base/env.h"
+#include "clients/base/flag_override.h"
 #include "clients/base/log.h"
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_flags.h"
@@ -113,11 +114,6 @@ ABSL_FLAG(std::optional<std::string>, grpc_tls_client_ca_file, std::nullopt,
 
 namespace callpush {
 namespace {
-
-template <typename T, typename Set>
-void IfGiven(const absl::Flag<std::optional<T>>& flag, Set set) {
-  if (std::optional<T> v = absl::GetFlag(flag); v.has_value()) set(*v);
-}
 
 // Defaults, then --config, then the environment, then the flags given.
 absl::StatusOr<v1::ServerConfig> ConfigFromEverywhere() {
