@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "clients/base/log.h"
 #include "gateway/http_status.h"
 #include "gateway/request_id.h"
@@ -123,6 +124,9 @@ void Gateway::Handle(HttpRequest request, Responder respond) {
       HttpResponse res = EmptyResponse(200, version);
       res.set(http::field::content_type, "text/plain; version=0.0.4");
       res.body() = metrics_.RenderText();
+      for (const MetricsRegistry* more : options_.more_metrics) {
+        res.body() += more->RenderText();
+      }
       return Finish(*ex, std::move(res));
     }
     return Ready(std::move(ex));
@@ -269,12 +273,15 @@ void Gateway::Finish(Exchange& ex, HttpResponse res) {
   requests_.Increment({ex.route_label, code});
   const absl::Duration took = absl::Now() - ex.start;
   latency_.Observe({ex.route_label, code}, absl::ToDoubleSeconds(took));
-  Log(LogLevel::kDebug, "http request",
+  // The route's template, never the target: query strings carry mobile
+  // numbers.
+  Log(LogLevel::kInfo, "http request",
       {{"request_id", ex.request_id},
        {"method", std::string(ex.request.method_string())},
        {"route", ex.route_label},
        {"status", code},
-       {"latency_ms", absl::StrCat(absl::ToDoubleMilliseconds(took))}});
+       {"latency_ms",
+        absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(took))}});
   ex.respond(std::move(res));
 }
 

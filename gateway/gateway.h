@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -31,6 +32,10 @@ struct GatewayHandlerOptions {
   absl::Duration deadline = absl::Seconds(2);
   // The health-check service name /readyz asks the backend about.
   std::string readiness_service = "callpush.v1.CallService";
+  // Rendered after the gateway's own on /metrics (the server's registry
+  // when the gateway runs in-process, so that one scrape sees both). Each
+  // must outlive the gateway.
+  std::vector<const MetricsRegistry*> more_metrics;
 };
 
 class Gateway final : public HttpHandler {

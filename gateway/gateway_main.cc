@@ -16,6 +16,8 @@
 #include "absl/synchronization/mutex.h"
 #include "clients/base/env.h"
 #include "clients/base/flag_override.h"
+#include "clients/base/grpc_credentials.h"
+#include "clients/base/grpc_log_bridge.h"
 #include "clients/base/log.h"
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_flags.h"
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
   // lock-order cycles, ~2-4% of the gateway's CPU (tests/bench). Tests keep
   // the checks on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  callpush::RouteGrpcLogsToLog();  // stderr stays one JSON object per line
   absl::SetProgramUsageMessage(
       "callpush-gateway [--config=FILE] --grpc_target=HOST:PORT "
       "--http_address=HOST:PORT: serve the documented JSON URIs by calling "
@@ -118,9 +121,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   callpush::SetLogLevel(settings->log_level);
-  if (!settings->grpc_client_tls.ca_file().empty() ||
-      !settings->grpc_client_tls.cert_file().empty()) {
-    std::cerr << "grpcClientTls: not supported by this build yet\n";
+  const callpush::v1::ClientTlsConfig& tls = settings->grpc_client_tls;
+  grpc::ChannelArguments channel_args;
+  auto credentials = callpush::GrpcChannelCredentials(
+      {tls.ca_file(), tls.cert_file(), tls.key_file(), tls.server_name()},
+      &channel_args);
+  if (!credentials.ok()) {
+    std::cerr << "callpush-gateway: invalid configuration: "
+              << credentials.status().message() << "\n";
     return 2;
   }
 
@@ -130,8 +138,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto channel = grpc::CreateChannel(settings->grpc_target,
-                                     grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateCustomChannel(settings->grpc_target, *credentials,
+                                           channel_args);
   auto gateway =
       callpush::gateway::GatewayServer::Start(channel, *std::move(options));
   if (!gateway.ok()) {

@@ -29,7 +29,8 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   server->auth_enabled_ = auth.has_value();
   server->routes_ = *std::move(routes);
   server->handler_ = std::make_unique<Gateway>(
-      std::move(channel), *server->routes_, std::move(auth), server->metrics_,
+      std::move(channel), *server->routes_, std::move(auth),
+      options.metrics != nullptr ? *options.metrics : server->own_metrics_,
       options.handler);
   auto http = HttpServer::Start(options.http, *server->handler_);
   if (!http.ok()) return http.status();

@@ -27,6 +27,10 @@ struct GatewayOptions {
   // Allows listening beyond loopback without auth (behind a trusted proxy
   // that authenticates). Off by default.
   bool insecure_no_auth = false;
+  // Where the gateway's own families live; null: a registry of its own.
+  // callpush-server passes one that its metrics listener renders too, and
+  // that outlives the gateway.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class GatewayServer {
@@ -47,7 +51,7 @@ class GatewayServer {
   GatewayServer() = default;
 
   std::unique_ptr<RouteTable> routes_;
-  MetricsRegistry metrics_;
+  MetricsRegistry own_metrics_;
   std::unique_ptr<Gateway> handler_;
   std::unique_ptr<HttpServer> http_;
   bool auth_enabled_ = false;

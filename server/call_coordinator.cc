@@ -14,6 +14,7 @@ struct CallCoordinator::Push {
   PushRequest request;
   absl::Time deadline;
   int64_t attempt_id = 0;  // claimed call_pushes row (Call only)
+  std::string provider;    // ProviderFor the device, for the observer
   PushAttempt attempt;
   Done done;
 };
@@ -163,6 +164,10 @@ void CallCoordinator::SendPush(std::shared_ptr<Push> op) {
   op->attempt.kind = op->kind;
   op->attempt.reason = op->request.reason;
   op->attempt.created_at = clock_.Now();
+  if (options_.observer != nullptr) {
+    op->provider = pusher_.ProviderFor(op->request.platform, op->request.app);
+    options_.observer->OnPushSent(op->provider);
+  }
   pusher_.Send(op->request, [this, op](PushResult result) mutable {
     OnPushResult(std::move(op), std::move(result));
   });
@@ -170,6 +175,9 @@ void CallCoordinator::SendPush(std::shared_ptr<Push> op) {
 
 void CallCoordinator::OnPushResult(std::shared_ptr<Push> op,
                                    PushResult result) {
+  if (options_.observer != nullptr) {
+    options_.observer->OnPushResult(op->provider, op->kind, result);
+  }
   PushAttempt& a = op->attempt;
   a.provider = result.provider;
   a.provider_status = result.http_status;
@@ -218,6 +226,9 @@ void CallCoordinator::OnPushResult(std::shared_ptr<Push> op,
       op->request.device_id, op->request.token, result.token_invalidated_at,
       AfterPushDeadline(*op), [this, op](absl::StatusOr<bool> cleared) mutable {
         op->attempt.token_invalidated = cleared.ok() && *cleared;
+        if (op->attempt.token_invalidated && options_.observer != nullptr) {
+          options_.observer->OnTokenInvalidated(op->attempt.provider);
+        }
         if (!cleared.ok()) {
           Log(LogLevel::kWarning, "could not clear dead token",
               {{"device_id", op->request.device_id},

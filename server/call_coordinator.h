@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "clients/base/clock.h"
 #include "server/device_store.h"
+#include "server/push_observer.h"
 #include "server/push_sender.h"
 
 namespace callpush {
@@ -28,6 +29,9 @@ struct CallCoordinatorOptions {
   // How long a call rings: the VoIP push expires then, and a repeated Call
   // for the same (callId, deviceId) within it sends no second push.
   absl::Duration ring_window = absl::Seconds(60);
+  // Told of every push sent and answered and every dead token cleared
+  // (metrics); null: nobody. Must outlive the coordinator.
+  PushObserver* observer = nullptr;
 };
 
 struct CallArgs {

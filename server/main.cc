@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -24,13 +25,17 @@
 #include "clients/base/clock.h"
 #include "clients/base/env.h"
 #include "clients/base/flag_override.h"
+#include "clients/base/grpc_credentials.h"
+#include "clients/base/grpc_log_bridge.h"
 #include "clients/base/log.h"
 #include "gateway/gateway_config.h"
 #include "gateway/gateway_flags.h"
 #include "gateway/gateway_server.h"
+#include "gateway/http_server.h"
 #include "server/call_coordinator.h"
 #include "server/call_service_impl.h"
 #include "server/device_service_impl.h"
+#include "server/metrics_http_handler.h"
 #include "server/pg/migrations.h"
 #include "server/pg/migrator.h"
 #include "server/pg/pg_device_store.h"
@@ -39,7 +44,9 @@
 #include "server/provider_push_sender.h"
 #include "server/push_config.h"
 #include "server/readiness_probe.h"
+#include "server/rpc_interceptor.h"
 #include "server/server_config.h"
+#include "server/server_metrics.h"
 #include "server/unconfigured_push_sender.h"
 
 using callpush::EnvOr;
@@ -190,6 +197,17 @@ std::string HostOf(const std::string& address) {
 }
 
 int RunServer(const ServerSettings& settings) {
+  // Checked first: a wrong path or a key that is not the certificate's
+  // stops the start (exit 2) before the database is touched.
+  const v1::ServerTlsConfig& tls = settings.grpc_tls;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      GrpcServerCredentials(
+          {tls.cert_file(), tls.key_file(), tls.client_ca_file()});
+  if (!credentials.ok()) {
+    std::cerr << "callpush-server: invalid configuration: "
+              << credentials.status().message() << "\n";
+    return 2;
+  }
   if (settings.migrate_on_start && RunMigrate(settings) != 0) return 1;
 
   // Signals go to the thread in sigwait() below, never to a worker.
@@ -200,6 +218,15 @@ int RunServer(const ServerSettings& settings) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const Clock& clock = SystemClock::Get();
+  // Before everything that reports to it, so that it outlives them all.
+  const google::protobuf::DescriptorPool& protos =
+      *google::protobuf::DescriptorPool::generated_pool();
+  ServerMetrics metrics(
+      {protos.FindServiceByName(v1::CallService::service_full_name()),
+       protos.FindServiceByName(v1::DeviceService::service_full_name())});
+  // The in-process gateway's families: the metrics listener shows them too,
+  // so one port (metricsAddress) is the scrape target of the whole process.
+  MetricsRegistry gateway_metrics;
   std::unique_ptr<PushSender> pusher;
   ProviderPushSender* provider_sender = nullptr;
   if (!settings.push.has_value()) {
@@ -209,7 +236,7 @@ int RunServer(const ServerSettings& settings) {
         "UNAVAILABLE");
   } else {
     absl::StatusOr<std::unique_ptr<ProviderPushSender>> sender =
-        ProviderPushSender::Create(*settings.push, clock);
+        ProviderPushSender::Create(*settings.push, clock, &metrics);
     if (!sender.ok()) {
       std::cerr << "pushConfigFile: " << sender.status().message() << "\n";
       Log(LogLevel::kError, "invalid push configuration",
@@ -219,6 +246,9 @@ int RunServer(const ServerSettings& settings) {
     }
     provider_sender = sender->get();
     pusher = *std::move(sender);
+    metrics.SetCertificateExpiries(provider_sender->CertificateExpiries());
+    metrics.CollectProviderPools(
+        [provider_sender] { return provider_sender->PoolStats(); });
     Log(LogLevel::kInfo, "push providers configured",
         {{"source", settings.push_source},
          {"apps", std::to_string(settings.push->apps_size())}});
@@ -245,11 +275,9 @@ int RunServer(const ServerSettings& settings) {
       return 1;
     }
     gateway_options = *std::move(options);
-  }
-  // TLS credentials are built from the validated grpcTls files.
-  if (!settings.grpc_tls.cert_file().empty()) {
-    std::cerr << "grpcTls: not supported by this build yet\n";
-    return 1;
+    // One scrape of the gateway sees the server's families too.
+    gateway_options->metrics = &gateway_metrics;
+    gateway_options->handler.more_metrics = {&metrics.registry()};
   }
 
   PgPoolOptions pool_options;
@@ -263,6 +291,7 @@ int RunServer(const ServerSettings& settings) {
 
   CallCoordinatorOptions coordinator_options;
   coordinator_options.ring_window = settings.ring_window;
+  coordinator_options.observer = &metrics;
   CallCoordinator coordinator(store, *pusher, clock, coordinator_options);
   CallServiceImpl call_service(coordinator, clock, settings.request_deadline);
   DeviceServiceImpl device_service(store, clock, settings.request_deadline);
@@ -271,10 +300,18 @@ int RunServer(const ServerSettings& settings) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(settings.grpc_address,
-                           grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(settings.grpc_address, *credentials, &port);
   // Requests are a few hundred bytes; refuse anything absurd before parsing.
   builder.SetMaxReceiveMessageSize(64 * 1024);
+  // Every RPC: its log line and request metrics.
+  {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        std::make_unique<RpcInterceptorFactory>(&metrics, clock));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.RegisterService(&call_service);
   builder.RegisterService(&device_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -293,6 +330,33 @@ int RunServer(const ServerSettings& settings) {
                            settings.push_retention,
                            /*pushes_configured=*/provider_sender != nullptr);
   readiness.Start();
+  metrics.CollectDbPool([&pool] { return pool.Stats(); });
+  metrics.CollectReadiness(
+      [&readiness] { return readiness.CallServiceServing(); });
+
+  MetricsHttpHandler metrics_handler({&gateway_metrics, &metrics.registry()});
+  std::unique_ptr<gateway::HttpServer> metrics_http;
+  if (!settings.metrics_address.empty()) {
+    gateway::HttpServerOptions metrics_options;
+    metrics_options.address = settings.metrics_address;
+    metrics_options.threads = 1;
+    auto started = gateway::HttpServer::Start(metrics_options, metrics_handler);
+    if (!started.ok()) {
+      std::cerr << "metricsAddress: " << started.status().message() << "\n";
+      Log(LogLevel::kError, "cannot serve metrics",
+          {{"error", started.status().ToString()}});
+      readiness.Stop();
+      server->Shutdown();
+      pool.Stop();
+      return 1;
+    }
+    metrics_http = *std::move(started);
+    const std::string metrics_host = HostOf(settings.metrics_address);
+    std::cout << "callpush-server listening metrics=" << metrics_host << ":"
+              << metrics_http->port() << std::endl;
+    Log(LogLevel::kInfo, "metrics listening",
+        {{"metrics", absl::StrCat(metrics_host, ":", metrics_http->port())}});
+  }
 
   std::unique_ptr<gateway::GatewayServer> http_gateway;
   if (gateway_options.has_value()) {
@@ -338,6 +402,10 @@ int RunServer(const ServerSettings& settings) {
     Log(LogLevel::kInfo, "push providers closed");
   }
   pool.Stop();
+  if (metrics_http != nullptr) {
+    // Last: a scrape during the drain still sees it.
+    metrics_http->Stop(absl::Seconds(1));
+  }
   Log(LogLevel::kInfo, "stopped");
   return 0;
 }
@@ -349,6 +417,7 @@ int main(int argc, char** argv) {
   // Debian's Abseil checks every Mutex for lock-order cycles; on the hot
   // path that cost ~5% CPU (tests/bench). Tests keep the checks on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  callpush::RouteGrpcLogsToLog();  // stderr stays one JSON object per line
   absl::SetProgramUsageMessage(
       "callpush-server [migrate] [--config=FILE] [flags]: serve "
       "CallService/DeviceService, or apply schema migrations");

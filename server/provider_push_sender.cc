@@ -83,6 +83,7 @@ struct ProviderPushSender::ApnsApp {
 
 struct ProviderPushSender::FcmApp {
   explicit FcmApp(const Clock& clock) : cache(clock) {}
+  std::string name;  // the app's, for metrics
   FcmAppConfig config;
   ServiceAccount account;
   HttpsUri token_uri;
@@ -113,14 +114,16 @@ struct ProviderPushSender::Pending {
   absl::Time not_before = absl::InfinitePast();
 };
 
-ProviderPushSender::ProviderPushSender(const Clock& clock) : clock_(clock) {}
+ProviderPushSender::ProviderPushSender(const Clock& clock,
+                                       PushObserver* observer)
+    : clock_(clock), observer_(observer) {}
 
 ProviderPushSender::~ProviderPushSender() { Shutdown(absl::ZeroDuration()); }
 
 absl::StatusOr<http2::Pool*> ProviderPushSender::PoolFor(
-    const std::string& endpoint, int default_port, const std::string& ca_file,
-    const std::string& cert_file, const std::string& key_file,
-    int connections) {
+    const std::string& provider, const std::string& endpoint, int default_port,
+    const std::string& ca_file, const std::string& cert_file,
+    const std::string& key_file, int connections) {
   http2::PoolOptions options;
   const size_t colon = endpoint.rfind(':');
   int port = default_port;
@@ -143,17 +146,19 @@ absl::StatusOr<http2::Pool*> ProviderPushSender::PoolFor(
   const std::string key = absl::StrCat(options.host, "\n", port, "\n", ca_file,
                                        "\n", cert_file, "\n", key_file);
   auto it = pools_.find(key);
-  if (it != pools_.end()) return it->second.get();
+  if (it != pools_.end()) return it->second.pool.get();
+  std::string label = absl::StrCat(options.host, ":", port);
   auto pool = http2::NewPool(std::move(options), clock_);
   if (!pool.ok()) return pool.status();
   http2::Pool* raw = pool->get();
-  pools_.emplace(key, *std::move(pool));
+  pools_.emplace(key, PoolEntry{*std::move(pool), provider, std::move(label)});
   return raw;
 }
 
 absl::StatusOr<std::unique_ptr<ProviderPushSender>> ProviderPushSender::Create(
-    const v1::PushConfig& config, const Clock& clock) {
-  std::unique_ptr<ProviderPushSender> sender(new ProviderPushSender(clock));
+    const v1::PushConfig& config, const Clock& clock, PushObserver* observer) {
+  std::unique_ptr<ProviderPushSender> sender(
+      new ProviderPushSender(clock, observer));
   std::map<std::pair<std::string, std::string>,
            std::shared_ptr<ApnsTokenProvider>>
       apns_keys;
@@ -180,9 +185,19 @@ absl::StatusOr<std::unique_ptr<ProviderPushSender>> ProviderPushSender::Create(
       c.hide_caller_name = p.hide_caller_name();
       if (c.uses_token_auth()) {
         auto& shared = apns_keys[{c.team_id, c.key_id}];
+        sender->apns_key_apps_[{c.team_id, c.key_id}].push_back(proto.name());
         if (shared == nullptr) {
-          auto provider = ApnsTokenProvider::FromKeyFile(c.team_id, c.key_id,
-                                                         c.key_file, clock);
+          ApnsTokenOptions token_options;
+          if (observer != nullptr) {
+            // The apps of the key are all known by the first Token() call.
+            token_options.on_refresh =
+                [sender = sender.get(), team_id = c.team_id, key_id = c.key_id](
+                    const absl::Status& s, absl::Time at) {
+                  sender->OnApnsTokenRefresh(team_id, key_id, s.ok(), at);
+                };
+          }
+          auto provider = ApnsTokenProvider::FromKeyFile(
+              c.team_id, c.key_id, c.key_file, clock, token_options);
           if (!provider.ok()) {
             return Annotate(provider.status(), absl::StrCat(where, ": apns: "));
           }
@@ -207,8 +222,9 @@ absl::StatusOr<std::unique_ptr<ProviderPushSender>> ProviderPushSender::Create(
                             &apns->production),
             std::make_tuple(p.sandbox_endpoint(), kApnsSandbox,
                             &apns->sandbox)}) {
-        auto pool = sender->PoolFor(endpoint.empty() ? fallback : endpoint, 443,
-                                    p.ca_file(), cert, key, p.connections());
+        auto pool =
+            sender->PoolFor("apns", endpoint.empty() ? fallback : endpoint, 443,
+                            p.ca_file(), cert, key, p.connections());
         if (!pool.ok()) {
           return Annotate(pool.status(), absl::StrCat(where, ": apns: "));
         }
@@ -219,6 +235,7 @@ absl::StatusOr<std::unique_ptr<ProviderPushSender>> ProviderPushSender::Create(
     if (proto.has_fcm()) {
       const v1::FcmAppConfig& p = proto.fcm();
       auto fcm = std::make_unique<FcmApp>(clock);
+      fcm->name = proto.name();
       auto account = ServiceAccount::FromJsonFile(p.service_account_file());
       if (!account.ok()) {
         return Annotate(account.status(), absl::StrCat(where, ": fcm: "));
@@ -234,16 +251,16 @@ absl::StatusOr<std::unique_ptr<ProviderPushSender>> ProviderPushSender::Create(
           p.project_id().empty() ? fcm->account.project_id : p.project_id();
       fcm->config.service_account_file = p.service_account_file();
       fcm->config.hide_caller_name = p.hide_caller_name();
-      auto pool =
-          sender->PoolFor(p.endpoint().empty() ? kFcmEndpoint : p.endpoint(),
-                          443, p.ca_file(), "", "", p.connections());
+      auto pool = sender->PoolFor(
+          "fcm", p.endpoint().empty() ? kFcmEndpoint : p.endpoint(), 443,
+          p.ca_file(), "", "", p.connections());
       if (!pool.ok()) {
         return Annotate(pool.status(), absl::StrCat(where, ": fcm: "));
       }
       fcm->pool = *pool;
       auto oauth_pool = sender->PoolFor(
-          absl::StrCat(fcm->token_uri.host, ":", fcm->token_uri.port), 443,
-          p.ca_file(), "", "", 1);
+          "fcm", absl::StrCat(fcm->token_uri.host, ":", fcm->token_uri.port),
+          443, p.ca_file(), "", "", 1);
       if (!oauth_pool.ok()) {
         return Annotate(oauth_pool.status(),
                         absl::StrCat(where, ": fcm: token_uri: "));
@@ -261,8 +278,27 @@ std::map<std::string, absl::Time> ProviderPushSender::CertificateExpiries()
   return certificate_expiries_;
 }
 
+std::vector<ProviderPoolStats> ProviderPushSender::PoolStats() const {
+  std::vector<ProviderPoolStats> out;
+  out.reserve(pools_.size());
+  for (const auto& [key, entry] : pools_) {
+    out.push_back({entry.provider, entry.endpoint, entry.pool->Stats()});
+  }
+  return out;
+}
+
+void ProviderPushSender::OnApnsTokenRefresh(const std::string& team_id,
+                                            const std::string& key_id, bool ok,
+                                            absl::Time at) const {
+  auto it = apns_key_apps_.find({team_id, key_id});
+  if (it == apns_key_apps_.end() || observer_ == nullptr) return;
+  for (const std::string& app : it->second) {
+    observer_->OnTokenRefresh("apns", app, ok, at);
+  }
+}
+
 void ProviderPushSender::Shutdown(absl::Duration grace) {
-  for (auto& [key, pool] : pools_) pool->Shutdown(grace);
+  for (auto& [key, entry] : pools_) entry.pool->Shutdown(grace);
 }
 
 std::string ProviderPushSender::ProviderFor(Platform platform,
@@ -481,6 +517,9 @@ void ProviderPushSender::WithFcmToken(
 
 void ProviderPushSender::RefreshFcmToken(FcmApp& app) {
   auto finish = [this, &app](absl::StatusOr<AccessToken> token) {
+    if (observer_ != nullptr) {
+      observer_->OnTokenRefresh("fcm", app.name, token.ok(), clock_.Now());
+    }
     std::vector<absl::AnyInvocable<void(absl::StatusOr<std::string>)>> waiters;
     absl::StatusOr<std::string> result;
     if (token.ok()) {

@@ -28,13 +28,21 @@
 #include "absl/time/time.h"
 #include "callpush/v1/push_config.pb.h"
 #include "clients/base/clock.h"
+#include "clients/http2/http2_pool.h"
+#include "server/push_observer.h"
 #include "server/push_sender.h"
 
 namespace callpush {
 
-namespace http2 {
-class Pool;
-}  // namespace http2
+// One connection pool of a ProviderPushSender and its counters.
+struct ProviderPoolStats {
+  // "apns" or "fcm" (FCM's OAuth token endpoint included); a pool that
+  // serves both (one host:port and TLS files for both: only the sandbox
+  // does that) is named after the first app configuration that uses it.
+  std::string provider;
+  std::string endpoint;  // host:port
+  http2::PoolStats stats;
+};
 
 class ProviderPushSender final : public PushSender {
  public:
@@ -42,9 +50,12 @@ class ProviderPushSender final : public PushSender {
   // accounts) and creates the pools (connected lazily). INVALID_ARGUMENT /
   // FAILED_PRECONDITION naming the app for anything unusable (an APNs
   // certificate that cannot be read: INVALID_ARGUMENT naming the app and
-  // certificateFile). `clock` must outlive the sender.
+  // certificateFile). `clock` must outlive the sender, and so must
+  // `observer` (told of every APNs token signing and FCM token fetch; may
+  // be null).
   static absl::StatusOr<std::unique_ptr<ProviderPushSender>> Create(
-      const v1::PushConfig& config, const Clock& clock);
+      const v1::PushConfig& config, const Clock& clock,
+      PushObserver* observer = nullptr);
   // Shutdown(zero) if not shut down yet.
   ~ProviderPushSender() override;
 
@@ -68,6 +79,9 @@ class ProviderPushSender final : public PushSender {
   // certificate auth (token-auth apps have no entry). Constant after Create.
   std::map<std::string, absl::Time> CertificateExpiries() const;
 
+  // Every connection pool with its counters now, for metrics. Thread-safe.
+  std::vector<ProviderPoolStats> PoolStats() const;
+
   // Refuses new pushes, waits up to `grace` for those in flight, closes
   // every connection. Idempotent. Call before destroying the sender.
   void Shutdown(absl::Duration grace);
@@ -78,9 +92,16 @@ class ProviderPushSender final : public PushSender {
   struct App;
   struct Pending;
 
-  explicit ProviderPushSender(const Clock& clock);
+  struct PoolEntry {
+    std::unique_ptr<http2::Pool> pool;
+    std::string provider;  // the first user's
+    std::string endpoint;  // host:port
+  };
 
-  absl::StatusOr<http2::Pool*> PoolFor(const std::string& endpoint,
+  ProviderPushSender(const Clock& clock, PushObserver* observer);
+
+  absl::StatusOr<http2::Pool*> PoolFor(const std::string& provider,
+                                       const std::string& endpoint,
                                        int default_port,
                                        const std::string& ca_file,
                                        const std::string& cert_file,
@@ -103,9 +124,16 @@ class ProviderPushSender final : public PushSender {
   std::optional<absl::Time> RetryAt(const PushResult& result,
                                     const Pending& pending) const;
   void Finish(Pending& pending, PushResult result) const;
+  void OnApnsTokenRefresh(const std::string& team_id, const std::string& key_id,
+                          bool ok, absl::Time at) const;
 
   const Clock& clock_;
-  std::map<std::string, std::unique_ptr<http2::Pool>> pools_;
+  PushObserver* const observer_;  // may be null
+  // Constant after Create.
+  std::map<std::string, PoolEntry> pools_;
+  // (team id, key id) -> the apps signing with that APNs key.
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>>
+      apns_key_apps_;
   std::map<std::string, std::unique_ptr<App>> apps_;
   std::map<std::string, absl::Time> certificate_expiries_;
 };

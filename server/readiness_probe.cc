@@ -48,6 +48,9 @@ void ReadinessProbe::SetServing(bool serving) {
     const bool can_serve =
         serving && (pushes_configured_ || service != kCallService);
     health_.SetServingStatus(service, can_serve);
+    if (service == kCallService) {
+      call_service_serving_.store(can_serve, std::memory_order_relaxed);
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <grpcpp/health_check_service_interface.h>
 
+#include <atomic>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -28,6 +29,12 @@ class ReadinessProbe {
   void Start();
   void Stop();
 
+  // Whether callpush.v1.CallService is reported SERVING now (metrics).
+  // Thread-safe.
+  bool CallServiceServing() const {
+    return call_service_serving_.load(std::memory_order_relaxed);
+  }
+
  private:
   void Loop();
   void SetServing(bool serving);
@@ -39,6 +46,7 @@ class ReadinessProbe {
   const bool pushes_configured_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> call_service_serving_{false};
   std::thread thread_;
 };
 

@@ -29,11 +29,6 @@ absl::StatusOr<std::string> ReadFile(absl::string_view field,
   return buffer.str();
 }
 
-absl::Status Readable(absl::string_view field, const std::string& path) {
-  if (path.empty()) return absl::OkStatus();
-  return ReadFile(field, path).status();
-}
-
 // "host:port" (IPv6 as [::1]:port), port 0..65535 (0: pick one).
 absl::Status ValidAddress(absl::string_view field, const std::string& value) {
   const size_t colon = value.rfind(':');
@@ -156,16 +151,7 @@ absl::StatusOr<ServerSettings> ResolveGatewayConfig(const v1::ServerConfig& c) {
   s.http = c.http();
   RETURN_IF_ERROR(ValidAddress("grpcTarget", c.grpc_target()));
   s.grpc_target = c.grpc_target();
-  const v1::ClientTlsConfig& client_tls = c.grpc_client_tls();
-  if (client_tls.cert_file().empty() != client_tls.key_file().empty()) {
-    return Invalid(client_tls.cert_file().empty() ? "grpcClientTls.certFile"
-                                                  : "grpcClientTls.keyFile",
-                   "certFile and keyFile go together");
-  }
-  RETURN_IF_ERROR(Readable("grpcClientTls.caFile", client_tls.ca_file()));
-  RETURN_IF_ERROR(Readable("grpcClientTls.certFile", client_tls.cert_file()));
-  RETURN_IF_ERROR(Readable("grpcClientTls.keyFile", client_tls.key_file()));
-  s.grpc_client_tls = client_tls;
+  s.grpc_client_tls = c.grpc_client_tls();  // checked as grpcTls is
   return s;
 }
 
@@ -237,20 +223,9 @@ absl::StatusOr<ServerSettings> ResolveServerConfig(const v1::ServerConfig& c) {
 
   s.http = c.http();
 
-  const v1::ServerTlsConfig& tls = c.grpc_tls();
-  if (tls.cert_file().empty() != tls.key_file().empty()) {
-    return Invalid(
-        tls.cert_file().empty() ? "grpcTls.certFile" : "grpcTls.keyFile",
-        "certFile and keyFile go together");
-  }
-  if (!tls.client_ca_file().empty() && tls.cert_file().empty()) {
-    return Invalid("grpcTls.clientCaFile",
-                   "mutual TLS needs certFile and keyFile too");
-  }
-  RETURN_IF_ERROR(Readable("grpcTls.certFile", tls.cert_file()));
-  RETURN_IF_ERROR(Readable("grpcTls.keyFile", tls.key_file()));
-  RETURN_IF_ERROR(Readable("grpcTls.clientCaFile", tls.client_ca_file()));
-  s.grpc_tls = tls;
+  // The TLS files are checked (readable, PEM, key matches certificate)
+  // where the credentials are built: clients/base/grpc_credentials.h.
+  s.grpc_tls = c.grpc_tls();
   return s;
 }
 

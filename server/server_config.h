@@ -65,8 +65,8 @@ absl::StatusOr<v1::ServerConfig> LoadServerConfig(
     absl::FunctionRef<const char*(const char*)> getenv);
 
 // Validates everything the server uses (addresses, durations, limits, the
-// database URL, the push configuration and its credential files, TLS files
-// readable).
+// database URL, the push configuration and its credential files). The TLS
+// files are checked where the credentials are built (grpc_credentials.h).
 absl::StatusOr<ServerSettings> ResolveServerConfig(
     const v1::ServerConfig& config);
 

@@ -48,20 +48,31 @@ ApnsTokenProvider::ApnsTokenProvider(std::string team_id, std::string key_id,
 
 absl::StatusOr<std::string> ApnsTokenProvider::Token() {
   const absl::Time now = clock_.Now();
-  absl::MutexLock lock(&mu_);
-  if (!token_.empty() && now - issued_at_ < options_.renew_after) {
-    return token_;
+  absl::StatusOr<std::string> result;
+  absl::Time at = now;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!token_.empty() && now - issued_at_ < options_.renew_after) {
+      return token_;
+    }
+    // APNs wants iat in whole seconds; issued_at_ keeps the same rounding so
+    // ages are measured from what Apple sees.
+    const int64_t iat = absl::ToUnixSeconds(now);
+    nlohmann::json header = {{"alg", "ES256"}, {"kid", key_id_}};
+    nlohmann::json claims = {{"iss", team_id_}, {"iat", iat}};
+    absl::StatusOr<std::string> jwt =
+        signer_.Sign(header.dump(), claims.dump());
+    if (jwt.ok()) {
+      token_ = *std::move(jwt);
+      issued_at_ = absl::FromUnixSeconds(iat);
+      at = issued_at_;
+      result = token_;
+    } else {
+      result = jwt.status();
+    }
   }
-  // APNs wants iat in whole seconds; issued_at_ keeps the same rounding so
-  // ages are measured from what Apple sees.
-  const int64_t iat = absl::ToUnixSeconds(now);
-  nlohmann::json header = {{"alg", "ES256"}, {"kid", key_id_}};
-  nlohmann::json claims = {{"iss", team_id_}, {"iat", iat}};
-  absl::StatusOr<std::string> jwt = signer_.Sign(header.dump(), claims.dump());
-  if (!jwt.ok()) return jwt.status();
-  token_ = *std::move(jwt);
-  issued_at_ = absl::FromUnixSeconds(iat);
-  return token_;
+  if (options_.on_refresh) options_.on_refresh(result.status(), at);
+  return result;
 }
 
 bool ApnsTokenProvider::OnTokenRejected(absl::string_view rejected) {

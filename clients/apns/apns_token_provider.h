@@ -6,6 +6,7 @@
 #ifndef CALLPUSH_CLIENTS_APNS_APNS_TOKEN_PROVIDER_H_
 #define CALLPUSH_CLIENTS_APNS_APNS_TOKEN_PROVIDER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,11 @@ struct ApnsTokenOptions {
   absl::Duration renew_after = absl::Minutes(50);
   // Never renew a token younger than this, even when asked to.
   absl::Duration min_renew_interval = absl::Minutes(20);
+  // Told of every signing attempt, for metrics: OK with the new token's
+  // issue time, or the error with the time of the attempt. Runs on the
+  // caller of Token(), outside the lock; must be thread-safe and quick.
+  // Never given the token.
+  std::function<void(const absl::Status& status, absl::Time at)> on_refresh;
 };
 
 // Thread-safe. Token() signs (tens of microseconds) under the lock at most

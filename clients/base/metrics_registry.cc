@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -62,32 +63,45 @@ MetricFamily::MetricFamily(std::string name, std::string help, Type type,
       label_names_(std::move(label_names)),
       bounds_(std::move(bucket_bounds)) {}
 
-MetricFamily::Series& MetricFamily::SeriesFor(const LabelValues& labels) {
-  auto it = series_.find(labels);
-  if (it != series_.end()) return it->second;
-  Series& s = series_[labels];
-  s.buckets.assign(bounds_.size(), 0);
-  return s;
-}
+MetricFamily::Series::Series(const std::vector<double>& bounds)
+    : bounds_(bounds), buckets_(bounds.size(), 0) {}
 
-void MetricFamily::Increment(const LabelValues& labels, double value) {
+void MetricFamily::Series::Increment(double value) {
   absl::MutexLock lock(&mu_);
-  SeriesFor(labels).value += value;
+  value_ += value;
 }
 
-void MetricFamily::Set(const LabelValues& labels, double value) {
+void MetricFamily::Series::Set(double value) {
   absl::MutexLock lock(&mu_);
-  SeriesFor(labels).value = value;
+  value_ = value;
 }
 
-void MetricFamily::Observe(const LabelValues& labels, double value) {
+void MetricFamily::Series::Observe(double value) {
   const size_t bucket =
       std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
   absl::MutexLock lock(&mu_);
-  Series& s = SeriesFor(labels);
-  if (bucket < s.buckets.size()) ++s.buckets[bucket];
-  ++s.count;
-  s.sum += value;
+  if (bucket < buckets_.size()) ++buckets_[bucket];
+  ++count_;
+  sum_ += value;
+}
+
+MetricFamily::Series& MetricFamily::WithLabels(const LabelValues& labels) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<Series>& s = series_[labels];
+  if (s == nullptr) s.reset(new Series(bounds_));
+  return *s;
+}
+
+void MetricFamily::Increment(const LabelValues& labels, double value) {
+  WithLabels(labels).Increment(value);
+}
+
+void MetricFamily::Set(const LabelValues& labels, double value) {
+  WithLabels(labels).Set(value);
+}
+
+void MetricFamily::Observe(const LabelValues& labels, double value) {
+  WithLabels(labels).Observe(value);
 }
 
 void MetricFamily::Render(std::string& out) const {
@@ -97,25 +111,27 @@ void MetricFamily::Render(std::string& out) const {
   absl::StrAppend(&out, "# HELP ", name_, " ", help_, "\n# TYPE ", name_, " ",
                   type, "\n");
   absl::MutexLock lock(&mu_);
-  for (const auto& [labels, s] : series_) {
+  for (const auto& [labels, series] : series_) {
+    const Series& s = *series;
+    absl::MutexLock series_lock(&s.mu_);
     if (type_ != Type::kHistogram) {
       absl::StrAppend(&out, name_, Labels(label_names_, labels, "", ""), " ",
-                      FormatValue(s.value), "\n");
+                      FormatValue(s.value_), "\n");
       continue;
     }
     uint64_t cumulative = 0;
     for (size_t i = 0; i < bounds_.size(); ++i) {
-      cumulative += s.buckets[i];
+      cumulative += s.buckets_[i];
       absl::StrAppend(
           &out, name_, "_bucket",
           Labels(label_names_, labels, "le", FormatValue(bounds_[i])), " ",
           cumulative, "\n");
     }
     absl::StrAppend(&out, name_, "_bucket",
-                    Labels(label_names_, labels, "le", "+Inf"), " ", s.count,
+                    Labels(label_names_, labels, "le", "+Inf"), " ", s.count_,
                     "\n", name_, "_sum", Labels(label_names_, labels, "", ""),
-                    " ", FormatValue(s.sum), "\n", name_, "_count",
-                    Labels(label_names_, labels, "", ""), " ", s.count, "\n");
+                    " ", FormatValue(s.sum_), "\n", name_, "_count",
+                    Labels(label_names_, labels, "", ""), " ", s.count_, "\n");
   }
 }
 
@@ -148,7 +164,19 @@ MetricFamily& MetricsRegistry::AddHistogram(
   return *families_.back();
 }
 
+void MetricsRegistry::AddCollector(std::function<void()> collect) {
+  absl::MutexLock lock(&mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string MetricsRegistry::RenderText() const {
+  std::vector<std::function<void()>> collectors;
+  {
+    absl::MutexLock lock(&mu_);
+    collectors = collectors_;
+  }
+  // Outside mu_: a collector updates families, never the registry.
+  for (const auto& collect : collectors) collect();
   std::string out;
   absl::MutexLock lock(&mu_);
   for (const auto& f : families_) f->Render(out);

@@ -1,5 +1,6 @@
 #include "clients/callpushctl/command_line.h"
 
+#include <cstdlib>
 #include <optional>
 
 #include "absl/strings/match.h"
@@ -9,6 +10,48 @@
 
 namespace callpush::ctl {
 namespace {
+
+// A --tls_* option: its variable and the fields it sets.
+struct TlsOption {
+  const char* option;    // without the leading "--"
+  const char* variable;  // without the leading "$"
+  std::string Environment::*env;
+  std::string GrpcClientTlsFiles::*value;
+  std::string GrpcClientTlsFieldNames::*name;
+};
+constexpr TlsOption kTlsOptions[] = {
+    {"tls_ca_file", "CALLPUSH_TLS_CA_FILE", &Environment::tls_ca_file,
+     &GrpcClientTlsFiles::ca_file, &GrpcClientTlsFieldNames::ca_file},
+    {"tls_cert_file", "CALLPUSH_TLS_CERT_FILE", &Environment::tls_cert_file,
+     &GrpcClientTlsFiles::cert_file, &GrpcClientTlsFieldNames::cert_file},
+    {"tls_key_file", "CALLPUSH_TLS_KEY_FILE", &Environment::tls_key_file,
+     &GrpcClientTlsFiles::key_file, &GrpcClientTlsFieldNames::key_file},
+    {"tls_server_name", "CALLPUSH_TLS_SERVER_NAME",
+     &Environment::tls_server_name, &GrpcClientTlsFiles::server_name,
+     &GrpcClientTlsFieldNames::server_name},
+};
+
+// The TLS values the environment sets, named after their variables.
+void TlsFromEnvironment(const Environment& env, CommandLine* out) {
+  for (const TlsOption& o : kTlsOptions) {
+    const std::string& value = env.*o.env;
+    out->tls.*o.value = value;
+    out->tls_names.*o.name = value.empty() ? absl::StrCat("--", o.option)
+                                           : absl::StrCat("$", o.variable);
+  }
+}
+
+// The value a --tls_* option sets, now named after the option; nullptr for
+// another option.
+std::string* TlsValue(const std::string& option, CommandLine* out) {
+  for (const TlsOption& o : kTlsOptions) {
+    if (option == o.option) {
+      out->tls_names.*o.name = absl::StrCat("--", option);
+      return &(out->tls.*o.value);
+    }
+  }
+  return nullptr;
+}
 
 struct OptionUse {
   std::string name;
@@ -126,6 +169,8 @@ absl::Status ApplyOption(const OptionUse& use, CommandLine* out,
       return absl::InvalidArgumentError("--server: empty address");
     }
     out->server = *use.value;
+  } else if (std::string* file = TlsValue(name, out)) {
+    *file = *use.value;
   } else if (name == "timeout") {
     absl::Duration d;
     if (!absl::ParseDuration(*use.value, &d) || d <= absl::ZeroDuration() ||
@@ -143,11 +188,30 @@ absl::Status ApplyOption(const OptionUse& use, CommandLine* out,
 
 }  // namespace
 
+Environment ReadEnvironment() {
+  auto get = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value == nullptr ? "" : value);
+  };
+  Environment env;
+  env.server = get("CALLPUSH_SERVER");
+  for (const TlsOption& o : kTlsOptions) env.*o.env = get(o.variable);
+  return env;
+}
+
 absl::Status ParseCommandLine(const std::vector<std::string>& args,
                               absl::string_view env_server, CommandLine* out) {
+  Environment env;
+  env.server = std::string(env_server);
+  return ParseCommandLine(args, env, out);
+}
+
+absl::Status ParseCommandLine(const std::vector<std::string>& args,
+                              const Environment& env, CommandLine* out) {
   *out = CommandLine();
-  out->server = std::string(env_server.empty() ? kDefaultServer : env_server);
+  out->server = env.server.empty() ? std::string(kDefaultServer) : env.server;
   out->timeout = kDefaultTimeout;
+  TlsFromEnvironment(env, out);
   Tokens tokens = Tokenize(args);
   for (const OptionUse& use : tokens.options) {
     if (use.name == "help") out->help = true;

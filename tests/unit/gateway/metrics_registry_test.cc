@@ -50,5 +50,46 @@ TEST(MetricsRegistryTest, EscapesLabelValues) {
               HasSubstr("y_total{reason=\"bad \\\"quote\\\"\\\\\\n\"} 1\n"));
 }
 
+TEST(MetricsRegistryTest, WithLabelsResolvesOneSeriesOnce) {
+  MetricsRegistry registry;
+  auto& family = registry.AddGauge("z_in_flight", "Z", {"provider"});
+  MetricFamily::Series& apns = family.WithLabels({"apns"});
+  EXPECT_EQ(&apns, &family.WithLabels({"apns"}));
+  EXPECT_NE(&apns, &family.WithLabels({"fcm"}));
+  apns.Increment();
+  apns.Increment();
+  apns.Increment(-1);
+  family.Increment({"apns"});
+  EXPECT_THAT(registry.RenderText(),
+              HasSubstr("z_in_flight{provider=\"apns\"} 2\n"
+                        "z_in_flight{provider=\"fcm\"} 0\n"));
+}
+
+TEST(MetricsRegistryTest, CollectorsRunBeforeEveryRender) {
+  MetricsRegistry registry;
+  auto& workers = registry.AddGauge("w_workers", "W", {});
+  auto& connects = registry.AddCounter("w_connects_total", "C", {"endpoint"});
+  int scrapes = 0;
+  registry.AddCollector([&] {
+    ++scrapes;
+    workers.Set({}, 2 * scrapes);
+    connects.Set({"a:443"}, 10 * scrapes);
+  });
+  EXPECT_EQ(scrapes, 0);
+  EXPECT_EQ(registry.RenderText(),
+            "# HELP w_workers W\n# TYPE w_workers gauge\nw_workers 2\n"
+            "# HELP w_connects_total C\n# TYPE w_connects_total counter\n"
+            "w_connects_total{endpoint=\"a:443\"} 10\n");
+  EXPECT_THAT(registry.RenderText(), HasSubstr("w_workers 4\n"));
+  EXPECT_EQ(scrapes, 2);
+}
+
+TEST(MetricsRegistryTest, FamiliesWithoutSeriesStillRenderHelpAndType) {
+  MetricsRegistry registry;
+  registry.AddHistogram("h_seconds", "H", {"method"}, {1});
+  EXPECT_EQ(registry.RenderText(),
+            "# HELP h_seconds H\n# TYPE h_seconds histogram\n");
+}
+
 }  // namespace
 }  // namespace callpush

@@ -198,12 +198,6 @@ TEST_F(ServerConfigTest, ErrorsNameTheField) {
       {R"({"shutdown": {"grace": "forever"}})", "shutdown.grace: must be"},
       {R"({"pushConfigFile": "$D/none.json"})",
        "pushConfigFile: push config: cannot read"},
-      {R"({"grpcTls": {"certFile": "$D/ca.pem"}})",
-       "grpcTls.keyFile: certFile and keyFile go together"},
-      {R"({"grpcTls": {"clientCaFile": "$D/ca.pem"}})",
-       "grpcTls.clientCaFile: mutual TLS needs certFile"},
-      {R"({"grpcTls": {"certFile": "$D/none", "keyFile": "$D/ca.pem"}})",
-       "grpcTls.certFile: cannot read"},
       {R"({"database": {"workers": "many"}})", "workers"},
   };
   for (const Case& c : cases) {
