@@ -11,7 +11,7 @@
 namespace callpush::ctl {
 namespace {
 
-// A --tls_* option: its variable and the fields it sets.
+// A --tls-* option: its variable and the fields it sets.
 struct TlsOption {
   const char* option;    // without the leading "--"
   const char* variable;  // without the leading "$"
@@ -20,13 +20,13 @@ struct TlsOption {
   std::string GrpcClientTlsFieldNames::*name;
 };
 constexpr TlsOption kTlsOptions[] = {
-    {"tls_ca_file", "CALLPUSH_TLS_CA_FILE", &Environment::tls_ca_file,
+    {"tls-ca-file", "CALLPUSH_TLS_CA_FILE", &Environment::tls_ca_file,
      &GrpcClientTlsFiles::ca_file, &GrpcClientTlsFieldNames::ca_file},
-    {"tls_cert_file", "CALLPUSH_TLS_CERT_FILE", &Environment::tls_cert_file,
+    {"tls-cert-file", "CALLPUSH_TLS_CERT_FILE", &Environment::tls_cert_file,
      &GrpcClientTlsFiles::cert_file, &GrpcClientTlsFieldNames::cert_file},
-    {"tls_key_file", "CALLPUSH_TLS_KEY_FILE", &Environment::tls_key_file,
+    {"tls-key-file", "CALLPUSH_TLS_KEY_FILE", &Environment::tls_key_file,
      &GrpcClientTlsFiles::key_file, &GrpcClientTlsFieldNames::key_file},
-    {"tls_server_name", "CALLPUSH_TLS_SERVER_NAME",
+    {"tls-server-name", "CALLPUSH_TLS_SERVER_NAME",
      &Environment::tls_server_name, &GrpcClientTlsFiles::server_name,
      &GrpcClientTlsFieldNames::server_name},
 };
@@ -41,7 +41,7 @@ void TlsFromEnvironment(const Environment& env, CommandLine* out) {
   }
 }
 
-// The value a --tls_* option sets, now named after the option; nullptr for
+// The value a --tls-* option sets, now named after the option; nullptr for
 // another option.
 std::string* TlsValue(const std::string& option, CommandLine* out) {
   for (const TlsOption& o : kTlsOptions) {

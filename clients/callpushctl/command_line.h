@@ -41,7 +41,7 @@ struct CommandLine {
   // is given (GrpcClientTlsFiles).
   GrpcClientTlsFiles tls;
   // Where each TLS value came from, for error messages: the option
-  // ("--tls_ca_file") or the environment variable ("$CALLPUSH_TLS_CA_FILE").
+  // ("--tls-ca-file") or the environment variable ("$CALLPUSH_TLS_CA_FILE").
   GrpcClientTlsFieldNames tls_names;
   // What the words named, for help and usage lines: "" (nothing or an
   // unknown command), a group ("device") or a command name.
@@ -54,7 +54,7 @@ struct CommandLine {
 };
 
 // Parses the arguments after the program name. `env.server` replaces the
-// default server, --server replaces both; likewise each --tls_* option
+// default server, --server replaces both; likewise each --tls-* option
 // replaces its variable (an empty value turns the variable's off). Options
 // may come before or after the words, as "--name value" or "--name=value" (a
 // value that starts with "--" needs the second form); "--" ends options. On

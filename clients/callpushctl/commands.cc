@@ -163,13 +163,13 @@ const std::vector<OptionSpec>& GlobalOptions() {
        "the gRPC server (default 127.0.0.1:50051, or $CALLPUSH_SERVER)"},
       {"timeout", "DURATION", false,
        "deadline of the call, e.g. 500ms, 5s, 1m (default 5s)"},
-      {"tls_ca_file", "FILE", false,
+      {"tls-ca-file", "FILE", false,
        "use TLS, trusting this PEM CA bundle ($CALLPUSH_TLS_CA_FILE)"},
-      {"tls_cert_file", "FILE", false,
+      {"tls-cert-file", "FILE", false,
        "PEM client certificate, for mutual TLS ($CALLPUSH_TLS_CERT_FILE)"},
-      {"tls_key_file", "FILE", false,
+      {"tls-key-file", "FILE", false,
        "its PEM private key ($CALLPUSH_TLS_KEY_FILE)"},
-      {"tls_server_name", "NAME", false,
+      {"tls-server-name", "NAME", false,
        "name the server's certificate holds ($CALLPUSH_TLS_SERVER_NAME)"},
       {"help", nullptr, false, "this help (also -h)"},
   };
@@ -250,10 +250,10 @@ std::string UsageText(absl::string_view topic) {
       CommandList(), "\n",
       OptionsBlock("Global options (anywhere on the line)", GlobalOptions()),
       "\nOptions take '--name value' or '--name=value'; '--' ends options.\n",
-      "Plaintext unless --tls_ca_file or --tls_cert_file is set (with a "
+      "Plaintext unless --tls-ca-file or --tls-cert-file is set (with a "
       "client\n"
       "certificate alone, the server is verified against gRPC's default "
-      "roots);\nan empty --tls_* value turns its variable off.\n",
+      "roots);\nan empty --tls-* value turns its variable off.\n",
       "Run '", kProgram, " help COMMAND' or '", kProgram,
       " COMMAND --help' for one command.\n\n", kExitStatus);
 }

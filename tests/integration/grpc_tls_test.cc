@@ -1,6 +1,6 @@
 // gRPC over TLS and mutual TLS between the real processes, with certificates
 // made at test time: callpush-server serving TLS (--grpc_tls_*), the
-// callpushctl binary (--tls_* and $CALLPUSH_TLS_*) and the separate
+// callpushctl binary (--tls-* and $CALLPUSH_TLS_*) and the separate
 // callpush-gateway (--grpc_target_*) as its clients. A client that does not
 // trust the server, speaks plaintext, or lacks a client certificate the
 // server requires fails with UNAVAILABLE; bad TLS options are usage errors.
@@ -126,7 +126,7 @@ class GrpcTlsTest : public ::testing::Test {
   }
 
   std::vector<std::string> TrustingCtl(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"--tls_ca_file", pki_->ca_cert()});
+    args.insert(args.begin(), {"--tls-ca-file", pki_->ca_cert()});
     return args;
   }
 
@@ -199,10 +199,10 @@ TEST_F(GrpcTlsTest, CallpushctlTrustingTheCaWorksOverTls) {
   EXPECT_THAT(list.output, HasSubstr(absl::StrCat("\n", id, "  android")));
   // The name the certificate must hold can differ from the --server host.
   RunResult named = Ctl(TrustingCtl(
-      {"--tls_server_name", "localhost", "device", "list", kMobile}));
+      {"--tls-server-name", "localhost", "device", "list", kMobile}));
   EXPECT_EQ(named.exit_code, 0) << named.output;
   RunResult misnamed = Ctl(TrustingCtl(
-      {"--tls_server_name", "wrong.example", "device", "list", kMobile}));
+      {"--tls-server-name", "wrong.example", "device", "list", kMobile}));
   ExpectUnreachable(misnamed);
 }
 
@@ -216,11 +216,11 @@ TEST_F(GrpcTlsTest, CallpushctlTlsSettingsComeFromTheEnvironment) {
   // The option wins over the variable; an empty one turns TLS off.
   RunResult flag = RunToEnd(
       {"/usr/bin/env", "CALLPUSH_TLS_CA_FILE=/nonexistent", kCtl, "--server",
-       address_, "--tls_ca_file", pki_->ca_cert(), "call-log", "c1"});
+       address_, "--tls-ca-file", pki_->ca_cert(), "call-log", "c1"});
   EXPECT_EQ(flag.exit_code, 0) << flag.output;
   RunResult off =
       RunToEnd({"/usr/bin/env", "CALLPUSH_TLS_CA_FILE=" + pki_->ca_cert(), kCtl,
-                "--server", address_, "--tls_ca_file=", "call-log", "c1"});
+                "--server", address_, "--tls-ca-file=", "call-log", "c1"});
   ExpectUnreachable(off);
 }
 
@@ -229,14 +229,14 @@ TEST_F(GrpcTlsTest, TlsServerRefusesPlaintextAndUntrustingClients) {
   RunResult plaintext = Ctl({"device", "list", kMobile});
   ExpectUnreachable(plaintext);
   RunResult other_ca =
-      Ctl({"--tls_ca_file", other_->ca_cert(), "device", "list", kMobile});
+      Ctl({"--tls-ca-file", other_->ca_cert(), "device", "list", kMobile});
   ExpectUnreachable(other_ca);
 }
 
 TEST_F(GrpcTlsTest, MutualTlsServerWantsACertFromItsCa) {
   ASSERT_NO_FATAL_FAILURE(StartServer(MutualTlsFlags(), CertifiedClient()));
   RunResult certified =
-      Ctl(TrustingCtl({"--tls_cert_file", pki_->client_cert(), "--tls_key_file",
+      Ctl(TrustingCtl({"--tls-cert-file", pki_->client_cert(), "--tls-key-file",
                        pki_->client_key(), "device", "list", kMobile}));
   EXPECT_EQ(certified.exit_code, 0) << certified.output;
   EXPECT_EQ(certified.output, "no devices\n");
@@ -245,7 +245,7 @@ TEST_F(GrpcTlsTest, MutualTlsServerWantsACertFromItsCa) {
   ExpectRefused(anonymous);
 
   RunResult other_ca = Ctl(
-      TrustingCtl({"--tls_cert_file", other_->client_cert(), "--tls_key_file",
+      TrustingCtl({"--tls-cert-file", other_->client_cert(), "--tls-key-file",
                    other_->client_key(), "device", "list", kMobile}));
   ExpectRefused(other_ca);
 
@@ -292,24 +292,24 @@ TEST(GrpcTlsOptionsTest, CallpushctlRejectsBadTlsOptions) {
   ASSERT_THAT(pki, IsOk());
   const TestPki& p = **pki;
   ExpectUsageError(
-      {kCtl, "--tls_ca_file", "/nonexistent/ca.pem", "device", "list", kMobile},
-      "--tls_ca_file: cannot read /nonexistent/ca.pem: No such "
+      {kCtl, "--tls-ca-file", "/nonexistent/ca.pem", "device", "list", kMobile},
+      "--tls-ca-file: cannot read /nonexistent/ca.pem: No such "
       "file or directory");
   ExpectUsageError(
-      {kCtl, "--tls_cert_file", p.client_cert(), "device", "list", kMobile},
-      "--tls_key_file: is required with --tls_cert_file");
+      {kCtl, "--tls-cert-file", p.client_cert(), "device", "list", kMobile},
+      "--tls-key-file: is required with --tls-cert-file");
   ExpectUsageError(
-      {kCtl, "--tls_ca_file", p.ca_cert(), "--tls_cert_file", p.client_cert(),
-       "--tls_key_file", p.server_key(), "device", "list", kMobile},
-      absl::StrCat("--tls_key_file: ", p.server_key(),
+      {kCtl, "--tls-ca-file", p.ca_cert(), "--tls-cert-file", p.client_cert(),
+       "--tls-key-file", p.server_key(), "device", "list", kMobile},
+      absl::StrCat("--tls-key-file: ", p.server_key(),
                    " is not the key of the certificate in ", p.client_cert()));
   ExpectUsageError(
-      {kCtl, "--tls_ca_file", p.client_key(), "device", "list", kMobile},
-      absl::StrCat("--tls_ca_file: ", p.client_key(),
+      {kCtl, "--tls-ca-file", p.client_key(), "device", "list", kMobile},
+      absl::StrCat("--tls-ca-file: ", p.client_key(),
                    " holds no PEM certificate"));
   ExpectUsageError(
-      {kCtl, "--tls_server_name", "localhost", "device", "list", kMobile},
-      "--tls_server_name: applies to TLS only: set --tls_ca_file");
+      {kCtl, "--tls-server-name", "localhost", "device", "list", kMobile},
+      "--tls-server-name: applies to TLS only: set --tls-ca-file");
   // A value from the environment is named by its variable.
   ExpectUsageError({"/usr/bin/env", "CALLPUSH_TLS_CA_FILE=/nonexistent/ca.pem",
                     kCtl, "device", "list", kMobile},
@@ -317,7 +317,7 @@ TEST(GrpcTlsOptionsTest, CallpushctlRejectsBadTlsOptions) {
                    "No such file or directory");
   ExpectUsageError({"/usr/bin/env", "CALLPUSH_TLS_KEY_FILE=" + p.client_key(),
                     kCtl, "device", "list", kMobile},
-                   "--tls_cert_file: is required with $CALLPUSH_TLS_KEY_FILE");
+                   "--tls-cert-file: is required with $CALLPUSH_TLS_KEY_FILE");
 }
 
 // A key that is not its certificate's, or a CA file without a certificate,

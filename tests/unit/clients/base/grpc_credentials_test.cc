@@ -265,15 +265,15 @@ TEST_F(GrpcCredentialsTest, ClientCertAndKeyComeTogether) {
 
 TEST_F(GrpcCredentialsTest, ClientErrorsUseTheCallersNames) {
   grpc::ChannelArguments args;
-  GrpcClientTlsFieldNames flags = {"--tls_ca_file", "--tls_cert_file",
-                                   "--tls_key_file", "--tls_server_name"};
+  GrpcClientTlsFieldNames flags = {"--tls-ca-file", "--tls-cert-file",
+                                   "--tls-key-file", "--tls-server-name"};
   EXPECT_THAT(
       GrpcChannelCredentials({"", "", pki_->client_key(), ""}, &args, flags),
-      StatusIs(kInvalid, "--tls_cert_file: is required with --tls_key_file"));
+      StatusIs(kInvalid, "--tls-cert-file: is required with --tls-key-file"));
   EXPECT_THAT(
       GrpcChannelCredentials({"/nonexistent/ca.pem", "", "", ""}, &args, flags),
       StatusIs(kInvalid,
-               "--tls_ca_file: cannot read /nonexistent/ca.pem: No such file "
+               "--tls-ca-file: cannot read /nonexistent/ca.pem: No such file "
                "or directory"));
   EXPECT_THAT(GrpcChannelCredentials({"", "", "", "x"}, &args,
                                      GrpcClientTlsConfigNames("backend")),
