@@ -28,6 +28,11 @@ if [[ "${1:-}" == "--runtime" ]]; then packages=("${RUNTIME_PACKAGES[@]}"); fi
 if [[ "${1:-}" != "--runtime" ]] && ! command -v kubectl >/dev/null; then
   packages+=(kubernetes-client)
 fi
+# promtool checks and unit-tests deploy/monitoring/alerts.yaml (tests/deploy):
+# Debian's prometheus, unless some promtool is on PATH already.
+if [[ "${1:-}" != "--runtime" ]] && ! command -v promtool >/dev/null; then
+  packages+=(prometheus)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -46,4 +51,12 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  # Only promtool is wanted: stop the daemon the package may have started.
+  if [[ -d /run/systemd/system ]]; then
+    $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  elif [[ -x /etc/init.d/prometheus ]]; then
+    $SUDO /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+  fi
+fi
 echo "install-deps: done"
