@@ -125,7 +125,10 @@ stop_child() {  # NAME PID GRACE_SECONDS
 }
 cleanup() {
   local rc=$?
-  trap - EXIT INT TERM HUP
+  # A second Ctrl-C or SIGTERM must not cut the stopping short (it left
+  # Postgres running): signals are ignored from here on.
+  trap - EXIT
+  trap '' INT TERM HUP
   set +e
   # The server first (it drains requests and pushes in flight), then the
   # sandbox that answers those pushes, then the database.
