@@ -10,6 +10,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "clients/base/grpc_code_name.h"
 
 namespace callpush {
 
@@ -26,10 +27,6 @@ class RpcObserver {
   virtual ~RpcObserver() = default;
   virtual void OnRpcDone(const RpcRecord& rpc) = 0;
 };
-
-// "OK", "NOT_FOUND", ... as gRPC names the code; "UNKNOWN" for a number
-// outside the enum.
-absl::string_view GrpcCodeName(grpc::StatusCode code);
 
 }  // namespace callpush
 

@@ -47,6 +47,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "callpush/v1/call_service.grpc.pb.h"
+#include "clients/base/grpc_code_name.h"
 #include "tests/bench/proc_stats.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "callpush-server address");
@@ -77,6 +78,7 @@ ABSL_FLAG(int, pg_pid, 0,
 namespace callpush::bench {
 namespace {
 
+using ::callpush::GrpcCodeName;
 using ::callpush::bench::ChildrenCpuSeconds;
 using ::callpush::bench::CpuSeconds;
 using ::callpush::bench::NowNs;
@@ -84,26 +86,8 @@ using ::callpush::bench::ProcessCpuSeconds;
 
 constexpr int kNumCodes = 17;  // grpc::StatusCode OK .. UNAUTHENTICATED
 
-const char* CodeName(int code) {
-  static constexpr std::array<const char*, kNumCodes> kNames = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  return code >= 0 && code < kNumCodes ? kNames[code] : "OTHER";
+std::string CodeName(int code) {
+  return std::string(GrpcCodeName(static_cast<grpc::StatusCode>(code)));
 }
 
 struct LoadOptions {

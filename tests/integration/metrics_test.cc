@@ -29,6 +29,7 @@
 #include "tests/testing/grpc_probe.h"
 #include "tests/testing/pg_test_env.h"
 #include "tests/testing/sandbox_process.h"
+#include "tests/testing/server_metric_families.h"
 #include "tests/testing/subprocess.h"
 
 namespace callpush {
@@ -41,30 +42,6 @@ using ::callpush::testing::SharedPgUrl;
 using ::callpush::testing::Subprocess;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Every family of the server's metrics contract, with its type.
-constexpr const char* kServerFamilies[][2] = {
-    {"callpush_grpc_requests_total", "counter"},
-    {"callpush_grpc_request_duration_seconds", "histogram"},
-    {"callpush_push_attempts_total", "counter"},
-    {"callpush_push_provider_duration_seconds", "histogram"},
-    {"callpush_pushes_in_flight", "gauge"},
-    {"callpush_provider_connections", "gauge"},
-    {"callpush_provider_connects_total", "counter"},
-    {"callpush_provider_connect_failures_total", "counter"},
-    {"callpush_provider_goaways_total", "counter"},
-    {"callpush_provider_stream_resets_total", "counter"},
-    {"callpush_provider_resent_total", "counter"},
-    {"callpush_token_invalidations_total", "counter"},
-    {"callpush_token_refreshes_total", "counter"},
-    {"callpush_token_last_refresh_success_timestamp_seconds", "gauge"},
-    {"callpush_certificate_expiry_timestamp_seconds", "gauge"},
-    {"callpush_db_pool_connections", "gauge"},
-    {"callpush_db_pool_workers", "gauge"},
-    {"callpush_db_pool_queue_length", "gauge"},
-    {"callpush_db_errors_total", "counter"},
-    {"callpush_ready", "gauge"},
-};
 
 constexpr char kNumber[] = "+447911123987";
 constexpr char kNumberDigits[] = "447911123987";
@@ -324,7 +301,7 @@ TEST_F(MetricsTest, CountsRpcsAndPushesAndLogsOneLinePerRpc) {
   EXPECT_THAT(scraped->head,
               HasSubstr("Content-Type: text/plain; version=0.0.4"));
   const std::string& text = scraped->body;
-  for (const auto& [name, type] : kServerFamilies) {
+  for (const auto& [name, type] : ::callpush::testing::kServerMetricFamilies) {
     EXPECT_THAT(text, HasSubstr(absl::StrCat("# HELP ", name, " ")));
     EXPECT_THAT(text,
                 HasSubstr(absl::StrCat("# TYPE ", name, " ", type, "\n")));
@@ -431,7 +408,7 @@ TEST_F(MetricsTest, CountsRpcsAndPushesAndLogsOneLinePerRpc) {
                    "callable-devices\",status=\"200\"}"),
             1);
   EXPECT_EQ(Sample(both->body, rpcs + "CallService/Call\",code=\"OK\"}"), 2);
-  for (const auto& [name, type] : kServerFamilies) {
+  for (const auto& [name, type] : ::callpush::testing::kServerMetricFamilies) {
     EXPECT_THAT(both->body,
                 HasSubstr(absl::StrCat("# TYPE ", name, " ", type, "\n")));
   }

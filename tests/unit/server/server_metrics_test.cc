@@ -12,36 +12,13 @@
 
 #include "callpush/v1/call_service.grpc.pb.h"
 #include "callpush/v1/device_service.grpc.pb.h"
+#include "tests/testing/server_metric_families.h"
 
 namespace callpush {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// The contract (the dashboard and alert rules code against these).
-constexpr const char* kFamilies[][2] = {
-    {"callpush_grpc_requests_total", "counter"},
-    {"callpush_grpc_request_duration_seconds", "histogram"},
-    {"callpush_push_attempts_total", "counter"},
-    {"callpush_push_provider_duration_seconds", "histogram"},
-    {"callpush_pushes_in_flight", "gauge"},
-    {"callpush_provider_connections", "gauge"},
-    {"callpush_provider_connects_total", "counter"},
-    {"callpush_provider_connect_failures_total", "counter"},
-    {"callpush_provider_goaways_total", "counter"},
-    {"callpush_provider_stream_resets_total", "counter"},
-    {"callpush_provider_resent_total", "counter"},
-    {"callpush_token_invalidations_total", "counter"},
-    {"callpush_token_refreshes_total", "counter"},
-    {"callpush_token_last_refresh_success_timestamp_seconds", "gauge"},
-    {"callpush_certificate_expiry_timestamp_seconds", "gauge"},
-    {"callpush_db_pool_connections", "gauge"},
-    {"callpush_db_pool_workers", "gauge"},
-    {"callpush_db_pool_queue_length", "gauge"},
-    {"callpush_db_errors_total", "counter"},
-    {"callpush_ready", "gauge"},
-};
 
 std::vector<const google::protobuf::ServiceDescriptor*> Services() {
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
@@ -71,7 +48,7 @@ PushResult Result(PushResult::Outcome outcome, std::string provider,
 TEST(ServerMetricsTest, EveryFamilyIsRenderedFromTheStart) {
   ServerMetrics metrics(Services());
   const std::string text = metrics.registry().RenderText();
-  for (const auto& [name, type] : kFamilies) {
+  for (const auto& [name, type] : ::callpush::testing::kServerMetricFamilies) {
     EXPECT_THAT(text, HasSubstr(absl::StrCat("# HELP ", name, " ")));
     EXPECT_THAT(text,
                 HasSubstr(absl::StrCat("# TYPE ", name, " ", type, "\n")));
