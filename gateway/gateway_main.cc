@@ -121,6 +121,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   callpush::SetLogLevel(settings->log_level);
+  // Blocked before any thread starts (gRPC starts its own when the
+  // credentials are made): threads inherit the mask, so the signals reach
+  // only sigwait() below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   const callpush::v1::ClientTlsConfig& tls = settings->grpc_client_tls;
   grpc::ChannelArguments channel_args;
   auto credentials = callpush::GrpcChannelCredentials(
@@ -131,12 +140,6 @@ int main(int argc, char** argv) {
               << credentials.status().message() << "\n";
     return 2;
   }
-
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto channel = grpc::CreateCustomChannel(settings->grpc_target, *credentials,
                                            channel_args);

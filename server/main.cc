@@ -197,6 +197,15 @@ std::string HostOf(const std::string& address) {
 }
 
 int RunServer(const ServerSettings& settings) {
+  // Signals go to the thread in sigwait() below, never to a worker:
+  // blocked before any thread starts (gRPC starts its own when the
+  // credentials are made), as threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   // Checked first: a wrong path or a key that is not the certificate's
   // stops the start (exit 2) before the database is touched.
   const v1::ServerTlsConfig& tls = settings.grpc_tls;
@@ -209,13 +218,6 @@ int RunServer(const ServerSettings& settings) {
     return 2;
   }
   if (settings.migrate_on_start && RunMigrate(settings) != 0) return 1;
-
-  // Signals go to the thread in sigwait() below, never to a worker.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const Clock& clock = SystemClock::Get();
   // Before everything that reports to it, so that it outlives them all.
