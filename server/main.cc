@@ -322,16 +322,18 @@ int RunServer(const ServerSettings& settings) {
         {{"address", settings.grpc_address}});
     return 1;
   }
+  // NOT_SERVING (the default health service says SERVING for "") before
+  // anyone learns the address: SERVING only once the database answered.
+  ReadinessProbe readiness(store, *server->GetHealthCheckService(), clock,
+                           settings.push_retention,
+                           /*pushes_configured=*/provider_sender != nullptr);
+  readiness.Start();
   const std::string host = HostOf(settings.grpc_address);
   // Tests read this line to find a port-0 server.
   std::cout << "callpush-server listening grpc=" << host << ":" << port
             << std::endl;
   Log(LogLevel::kInfo, "listening", {{"grpc", absl::StrCat(host, ":", port)}});
 
-  ReadinessProbe readiness(store, *server->GetHealthCheckService(), clock,
-                           settings.push_retention,
-                           /*pushes_configured=*/provider_sender != nullptr);
-  readiness.Start();
   metrics.CollectDbPool([&pool] { return pool.Stats(); });
   metrics.CollectReadiness(
       [&readiness] { return readiness.CallServiceServing(); });
