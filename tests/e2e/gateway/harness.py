@@ -273,13 +273,13 @@ class Sandbox:
     """callpush-sandbox with credentials it makes itself (as
     tests/testing/sandbox_process.cc does) and its admin API."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, extra_flags=(), env=None):
         self.dir = os.path.join(workdir, "sandbox")
         os.makedirs(self.dir)
         self.process = Process(
             [SANDBOX, "--make_certs", self.dir, "--h2_address=127.0.0.1:0",
-             "--admin_address=127.0.0.1:0"],
-            os.path.join(workdir, "sandbox.log"))
+             "--admin_address=127.0.0.1:0"] + list(extra_flags),
+            os.path.join(workdir, "sandbox.log"), env=env)
         line = self.process.wait_for_line("callpush-sandbox listening ")
         fields = dict(part.split("=", 1) for part in line.split())
         self.h2 = fields["h2"]

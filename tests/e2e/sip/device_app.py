@@ -1,0 +1,87 @@
+"""The patient's app, as the push sandbox's --on_push command runs it.
+
+For each push the sandbox accepted it gets CALLPUSH_PUSH_TOKEN,
+CALLPUSH_PUSH_PAYLOAD and CALLPUSH_PUSH_PROVIDER. What a token's app does is
+written by the test beforehand in $CALLPUSH_SIP_DIR/devices/<token>.json:
+  {"number": "+447700900123", "mode": "answer"|"ring"|"silent",
+   "answerAfterMs": 300}
+A call push makes an "answer" or "ring" device run SIPp (scenarios/device.xml):
+REGISTER with pn-prid=<deviceId> at the proxy ($CALLPUSH_SIP_PROXY), take the
+INVITE, then answer or ring until CANCEL. "silent" is a phone that never
+wakes. Every push is appended to $CALLPUSH_SIP_DIR/pushes.log (one JSON line)
+and SIPp's exit code goes to results/<callId>.<deviceId>.rc, for the test to
+read.
+"""
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def find_fields(payload):
+    """The push's data fields: APNs puts them at the top level beside
+    `aps`, FCM under message.data."""
+    doc = json.loads(payload)
+    if isinstance(doc, dict) and isinstance(doc.get("message"), dict):
+        data = doc["message"].get("data")
+        if isinstance(data, dict):
+            return data
+    return doc
+
+
+def append_line(path, record):
+    with open(path, "a", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write(json.dumps(record) + "\n")
+
+
+def main():
+    work = os.environ["CALLPUSH_SIP_DIR"]
+    token = os.environ["CALLPUSH_PUSH_TOKEN"]
+    fields = find_fields(os.environ["CALLPUSH_PUSH_PAYLOAD"])
+    kind = fields.get("type", "")
+    call_id = fields.get("callId", "")
+    device_id = fields.get("deviceId", "")
+    append_line(os.path.join(work, "pushes.log"), {
+        "at": time.time(), "token": token, "type": kind, "callId": call_id,
+        "deviceId": device_id, "reason": fields.get("reason", ""),
+        "callerName": fields.get("callerName", "")})
+    if kind != "call":
+        return 0
+    try:
+        with open(os.path.join(work, "devices", token + ".json"),
+                  encoding="utf-8") as f:
+            device = json.load(f)
+    except FileNotFoundError:
+        return 0
+    if device["mode"] == "silent":
+        return 0
+    tag = "%s.%s" % (call_id, device_id)
+    results = os.path.join(work, "results")
+    argv = [os.environ.get("CALLPUSH_SIPP", "sipp"),
+            os.environ["CALLPUSH_SIP_PROXY"],
+            "-sf", os.path.join(HERE, "scenarios", "device.xml"),
+            "-i", "127.0.0.1", "-s", device["number"], "-m", "1",
+            "-cid_str", call_id, "-set", "PRID", device_id,
+            "-set", "ANSWER", "1" if device["mode"] == "answer" else "0",
+            "-d", str(device.get("answerAfterMs", 0)),
+            "-timeout", "30s", "-timeout_error", "-nostdin",
+            "-trace_msg", "-message_file",
+            os.path.join(results, tag + ".msg"),
+            "-trace_err", "-error_file", os.path.join(results, tag + ".err")]
+    with open(os.path.join(results, tag + ".out"), "wb") as out:
+        rc = subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT)
+    with open(os.path.join(results, tag + ".rc"), "w",
+              encoding="utf-8") as f:
+        f.write("%d\n" % rc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
