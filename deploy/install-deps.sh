@@ -15,6 +15,7 @@ BUILD_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   postgresql-15 postgresql-contrib python3 python3-yaml python3-grpcio
   pgbouncer
+  kamailio kamailio-utils-modules kamailio-extra-modules sip-tester
 )
 RUNTIME_PACKAGES=(
   ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libpqxx-6.4
@@ -51,12 +52,14 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-if [[ " ${missing[*]} " == *" prometheus "* ]]; then
-  # Only promtool is wanted: stop the daemon the package may have started.
+# Only the programs are wanted (promtool; Kamailio, which tests/e2e/sip
+# starts on its own ports): stop the daemons the packages may have started.
+for service in prometheus kamailio; do
+  [[ " ${missing[*]} " == *" $service "* ]] || continue
   if [[ -d /run/systemd/system ]]; then
-    $SUDO systemctl disable --now prometheus.service >/dev/null 2>&1 || true
-  elif [[ -x /etc/init.d/prometheus ]]; then
-    $SUDO /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now "$service.service" >/dev/null 2>&1 || true
+  elif [[ -x /etc/init.d/$service ]]; then
+    $SUDO "/etc/init.d/$service" stop >/dev/null 2>&1 || true
   fi
-fi
+done
 echo "install-deps: done"

@@ -9,8 +9,8 @@ A call push makes an "answer" or "ring" device run SIPp (scenarios/device.xml):
 REGISTER with pn-prid=<deviceId> at the proxy ($CALLPUSH_SIP_PROXY), take the
 INVITE, then answer or ring until CANCEL. "silent" is a phone that never
 wakes. Every push is appended to $CALLPUSH_SIP_DIR/pushes.log (one JSON line)
-and SIPp's exit code goes to results/<callId>.<deviceId>.rc, for the test to
-read.
+SIPp's pid goes to results/<callId>.<deviceId>.pid and its exit code to
+.rc, for the test to read (and to stop a device still running at the end).
 """
 
 import fcntl
@@ -75,8 +75,13 @@ def main():
             os.path.join(results, tag + ".msg"),
             "-trace_err", "-error_file", os.path.join(results, tag + ".err")]
     with open(os.path.join(results, tag + ".out"), "wb") as out:
-        rc = subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=out,
-                             stderr=subprocess.STDOUT)
+        sipp = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+        # The test stops devices still running when it ends (by this pid).
+        with open(os.path.join(results, tag + ".pid"), "w",
+                  encoding="utf-8") as f:
+            f.write("%d\n" % sipp.pid)
+        rc = sipp.wait()
     with open(os.path.join(results, tag + ".rc"), "w",
               encoding="utf-8") as f:
         f.write("%d\n" % rc)

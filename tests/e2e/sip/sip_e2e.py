@@ -17,6 +17,7 @@ for BENCHMARKS.md (tests/e2e/sip/latency.py).
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -148,7 +149,24 @@ class SipStack:
         raise harness.HarnessError("Kamailio did not answer OPTIONS: " +
                                    self.kamailio.log_tail())
 
+    def stop_devices(self):
+        """SIGTERM to every device SIPp that has not exited (only those this
+        run's device_app.py started, by the pid it wrote)."""
+        results = os.path.join(self.dir, "results")
+        for name in os.listdir(results):
+            if not name.endswith(".pid"):
+                continue
+            if os.path.exists(os.path.join(results, name[:-4] + ".rc")):
+                continue
+            try:
+                with open(os.path.join(results, name),
+                          encoding="utf-8") as f:
+                    os.kill(int(f.read().strip()), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+
     def close(self):
+        self.stop_devices()
         for p in reversed(self.procs):
             try:
                 p.stop()
@@ -180,7 +198,7 @@ class SipStack:
         return device_id, token, push
 
     def call(self, number, call_id, scenario="caller.xml", reinvite=False,
-             timeout_s=30):
+             timeout_s=30, extra=()):
         """Runs SIPp as the caller; returns (exit code, message trace)."""
         msg = os.path.join(self.dir, "callers", call_id + ".msg")
         argv = [SIPP, self.proxy, "-sf", os.path.join(SCENARIOS, scenario),
@@ -190,6 +208,7 @@ class SipStack:
                 "-trace_msg", "-message_file", msg]
         if reinvite:
             argv += ["-set", "REINVITE", "1"]
+        argv += list(extra)
         with open(os.path.join(self.dir, "callers", call_id + ".out"),
                   "wb") as out:
             rc = subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=out,
@@ -411,6 +430,49 @@ def case_dead_token_goes_to_pstn(st):
     check(st.listed(number) == [], "the dead device is still listed")
 
 
+def case_registers_before_the_park(st):
+    """The first device's app registers while the proxy is still pushing
+    the second (its push takes 1.5 s): it rings once the call is parked."""
+    number = fresh_number()
+    patient = st.seeder.patient(number)
+    a, a_voip, _ = st.device(number, "ios", "answer", answer_after_ms=300,
+                             patient=patient)
+    b, b_token, _ = st.device(number, "android", "ring", patient=patient)
+    st.sandbox.put_rules([{"token": b_token, "delay_ms": 1500}])
+    cid = fresh_call_id("early")
+    rc, trace = st.call(number, cid)
+    check(rc == 0, "caller SIPp exited %d" % rc)
+    check(answered_by(trace) == "device-" + a,
+          "answered by %r" % answered_by(trace))
+    check(st.device_result(cid, a) == 0, "early device SIPp failed")
+    check(st.device_result(cid, b) == 0, "late device did not get CANCEL")
+    b_pushes = st.await_pushes(b_token, 2)
+    check([(t, r) for t, r, _, _, _ in b_pushes] ==
+          [("call", None), ("cancel", "answered_elsewhere")],
+          "late device's pushes %r" % b_pushes)
+
+
+def case_caller_hangs_up_while_pushing(st):
+    """CANCEL while the proxy is still pushing (a push takes 1 s): every
+    pushed device gets `cancelled`, the caller 487, nothing rings."""
+    number = fresh_number()
+    patient = st.seeder.patient(number)
+    a, _, a_push = st.device(number, "ios", "silent", patient=patient)
+    b, b_token, _ = st.device(number, "android", "silent", patient=patient)
+    st.sandbox.put_rules([{"token": b_token, "delay_ms": 1000}])
+    cid = fresh_call_id("cancel-early")
+    rc, trace = st.call(number, cid, scenario="caller_cancel.xml",
+                        extra=["-set", "EARLY", "1", "-d", "200"])
+    check(rc == 0, "caller SIPp exited %d" % rc)
+    check([(t, r) for t, r, _, _, _ in st.await_pushes(a_push, 1)] ==
+          [("cancel", "cancelled")], "first device's cancel pushes")
+    b_pushes = st.await_pushes(b_token, 2)
+    check([(t, r) for t, r, _, _, _ in b_pushes] ==
+          [("call", None), ("cancel", "cancelled")],
+          "second device's pushes %r" % b_pushes)
+    check(not st.pstn_saw(cid), "PSTN got the call")
+
+
 CASES = [
     ("an iOS device rings and answers; a re-INVITE sends update-call",
      case_ios_answers),
@@ -424,6 +486,11 @@ CASES = [
     ("the user refuses calls: PSTN", case_user_refuses_calls),
     ("a dead token (410): PSTN and the device is no longer listed",
      case_dead_token_goes_to_pstn),
+    # Races a real deployment meets.
+    ("a device registers before the proxy has pushed them all",
+     case_registers_before_the_park),
+    ("the caller hangs up while the proxy is still pushing",
+     case_caller_hangs_up_while_pushing),
 ]
 
 
