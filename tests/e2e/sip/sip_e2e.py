@@ -513,12 +513,146 @@ def run_cases(st, selected):
     return passed, failed
 
 
+# Latency (issue 6 item 3): --calls N answered calls, one after another.
+
+def trace_events(path):
+    """[(unix time, 'sent'|'received', first line)] of a SIPp -trace_msg
+    file."""
+    events = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return events
+    stamp = None
+    for i, line in enumerate(lines):
+        if line.startswith("-----") and line.strip("- "):
+            stamp = time.mktime(time.strptime(
+                line.strip("- ").split(".")[0], "%Y-%m-%d %H:%M:%S")) + \
+                float("0." + line.strip().rsplit(".", 1)[1])
+        elif stamp is not None and (line.startswith("UDP message sent") or
+                                    line.startswith("UDP message received")):
+            kind = "sent" if "sent" in line else "received"
+            rest = [x for x in lines[i + 1:i + 4] if x.strip()]
+            first = rest[0] if rest else ""
+            events.append((stamp, kind, first))
+    return events
+
+
+def first_event(events, kind, prefix):
+    for stamp, k, first in events:
+        if k == kind and first.startswith(prefix):
+            return stamp
+    return None
+
+
+def gateway_latencies(log_path, route):
+    out = []
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if '"http request"' not in line:
+                continue
+            rec = json.loads(line)
+            if rec.get("route") == route:
+                out.append(float(rec["latency_ms"]))
+    return out
+
+
+def kamailio_push_phases(log_path):
+    out = {}
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if "parked:" in line and " us" in line:
+                call_id = line.split("{", 1)[1].split("}", 1)[0].split()[-1]
+                out[call_id] = int(line.rsplit(" in ", 1)[1].split()[0]) / 1e3
+    return out
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, int(round(q / 100.0 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def measure(st, calls):
+    rows = []
+    for i in range(calls):
+        number = fresh_number()
+        dev, _, _ = st.device(number, "ios", "answer")
+        cid = fresh_call_id("lat%d" % i)
+        rc, _ = st.call(number, cid)
+        dev_rc = st.device_result(cid, dev)
+        if rc != 0 or dev_rc != 0:
+            raise CaseFailure("call %d: caller %d, device %r" % (i, rc, dev_rc))
+        caller = trace_events(os.path.join(st.dir, "callers", cid + ".msg"))
+        device = trace_events(os.path.join(
+            st.dir, "results", "%s.%s.msg" % (cid, dev)))
+        rows.append({
+            "callId": cid,
+            "invite_sent": first_event(caller, "sent", "INVITE"),
+            "register_sent": first_event(device, "sent", "REGISTER"),
+            "invite_at_device": first_event(device, "received", "INVITE"),
+        })
+    log = os.path.join(st.dir, "server.log")
+    gets = gateway_latencies(log, "/v1/callable-devices")[-calls:]
+    posts = gateway_latencies(log, "/v1/call")[-calls:]
+    phases = kamailio_push_phases(os.path.join(st.dir, "kamailio.log"))
+    series = {"total": [], "callpush": [], "callpush_get": [],
+              "callpush_post": [], "proxy_push_phase": [], "proxy_http": [],
+              "wake": [], "register_to_invite": []}
+    for row, get_ms, post_ms in zip(rows, gets, posts):
+        total = (row["invite_at_device"] - row["invite_sent"]) * 1e3
+        phase = phases.get(row["callId"], float("nan"))
+        fork = (row["invite_at_device"] - row["register_sent"]) * 1e3
+        series["total"].append(total)
+        series["callpush"].append(get_ms + post_ms)
+        series["callpush_get"].append(get_ms)
+        series["callpush_post"].append(post_ms)
+        series["proxy_push_phase"].append(phase)
+        series["proxy_http"].append(phase - get_ms - post_ms)
+        series["wake"].append(total - phase - fork)
+        series["register_to_invite"].append(fork)
+    return series
+
+
+LATENCY_ROWS = [
+    ("total", "INVITE sent by the caller -> INVITE at the device"),
+    ("callpush", "callpush: GET /v1/callable-devices + POST /v1/call "
+     "(gateway request -> provider accepted, as the gateway logs them)"),
+    ("callpush_get", "  of which GET /v1/callable-devices"),
+    ("callpush_post", "  of which POST /v1/call (push accepted by the "
+     "sandbox over HTTP/2+TLS)"),
+    ("proxy_http", "Kamailio's HTTP client around them (a new TCP "
+     "connection per request, JSON handling)"),
+    ("wake", "push accepted -> the device app's REGISTER (the test app: "
+     "sandbox spawns python3 + SIPp)"),
+    ("register_to_invite", "REGISTER sent -> INVITE at the device "
+     "(Kamailio: save, tsilo append, fork)"),
+]
+
+
+def print_latency(series, calls):
+    print("| %d calls, ms | p50 | p90 | p99 | max |" % calls)
+    print("|---|---:|---:|---:|---:|")
+    for key, label in LATENCY_ROWS:
+        v = series[key]
+        print("| %s | %.2f | %.2f | %.2f | %.2f |" % (
+            label, percentile(v, 50), percentile(v, 90), percentile(v, 99),
+            max(v)))
+    print("JSON " + json.dumps({k: sorted(v) for k, v in series.items()}))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-k", action="append", default=[],
                         help="run only cases whose function name has this")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (logs, SIP traces)")
+    parser.add_argument("--calls", type=int, default=0,
+                        help="instead of the cases, measure N answered "
+                        "calls and print the latency split")
     args = parser.parse_args()
     st = None
     passed = failed = 0
@@ -526,7 +660,11 @@ def main():
         st = SipStack()
         print("stack up in %s: kamailio %s, gateway %s, pstn 127.0.0.1:%d" %
               (st.dir, st.proxy, st.server.http, st.pstn_port), flush=True)
-        passed, failed = run_cases(st, args.k)
+        if args.calls:
+            print_latency(measure(st, args.calls), args.calls)
+            passed = 1
+        else:
+            passed, failed = run_cases(st, args.k)
     except Exception:
         traceback.print_exc()
         failed += 1
