@@ -11,7 +11,7 @@ sandbox received (call / update / cancel pushes with their reason).
 Run by tests/e2e/sip/run.sh (which brings its own Postgres when ctest's is
 not there); prints one line per case and ends with `N passed, M failed`.
 `--calls N` instead measures N answered calls and prints the latency split
-for BENCHMARKS.md (tests/e2e/sip/latency.py).
+for BENCHMARKS.md ("SIP call setup").
 """
 
 import argparse
@@ -473,6 +473,22 @@ def case_caller_hangs_up_while_pushing(st):
     check(not st.pstn_saw(cid), "PSTN got the call")
 
 
+def case_push_timeout_goes_to_pstn(st):
+    """The provider takes longer than the gateway's 2 s deadline (504): the
+    call goes to PSTN at once, and the phone, which may still get the push,
+    is told the call is over."""
+    number = fresh_number()
+    dev, voip, push = st.device(number, "ios", "silent")
+    st.sandbox.put_rules([{"token": voip, "delay_ms": 2500}])
+    cid = fresh_call_id("slow")
+    rc, trace = st.call(number, cid)
+    check(rc == 0, "caller SIPp exited %d" % rc)
+    check(answered_by(trace) == "pstn", "answered by %r" % answered_by(trace))
+    cancels = st.await_pushes(push, 1)
+    check([(t, r, c) for t, r, c, _, _ in cancels] ==
+          [("cancel", "cancelled", cid)], "cancel pushes %r" % cancels)
+
+
 CASES = [
     ("an iOS device rings and answers; a re-INVITE sends update-call",
      case_ios_answers),
@@ -491,6 +507,8 @@ CASES = [
      case_registers_before_the_park),
     ("the caller hangs up while the proxy is still pushing",
      case_caller_hangs_up_while_pushing),
+    ("a push slower than the deadline (504): PSTN, and the device is told",
+     case_push_timeout_goes_to_pstn),
 ]
 
 
