@@ -36,21 +36,15 @@ NO_TOKENS_NUMBER = "+447777123458"
 UNKNOWN_NUMBER = "+447777123450"  # no patient has it
 REJECTED = {"error": "device rejected inbound call"}
 
-_number_counter = [0]
-
-
 def fresh_number():
-    """A valid UK mobile number no other test uses."""
-    _number_counter[0] += 1
-    return "+4477771%05d" % _number_counter[0]
+    return harness.fresh_number(1)
 
 
 def fresh_call_id(tag):
-    return "%s-%s@e2e.test" % (tag, uuid.uuid4().hex[:12])
+    return harness.fresh_call_id(tag, "e2e.test")
 
 
-def hex_token():
-    return uuid.uuid4().hex + uuid.uuid4().hex  # 64 hex digits, like APNs
+hex_token = harness.hex_token
 
 
 def number_query(number, name="mobileNumber"):

@@ -53,6 +53,24 @@ class HarnessError(Exception):
     pass
 
 
+_number_counter = [0]
+
+
+def fresh_number(series):
+    """A valid UK mobile number (E.164) no other test of this process uses;
+    `series` (0-9) keeps the suites' numbers apart in shared logs."""
+    _number_counter[0] += 1
+    return "+447777%d%05d" % (series, _number_counter[0])
+
+
+def fresh_call_id(tag, domain="e2e.test"):
+    return "%s-%s@%s" % (tag, uuid.uuid4().hex[:12], domain)
+
+
+def hex_token():
+    return uuid.uuid4().hex + uuid.uuid4().hex  # 64 hex digits, like APNs
+
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG = 1
 

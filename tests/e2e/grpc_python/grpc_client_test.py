@@ -64,21 +64,15 @@ DEVICE_SERVICE_METHODS = {"RegisterDevice", "SetInboundCallsAllowed",
                           "SetPatientActive", "RemoveDevice", "GetDevice",
                           "ListDevices", "ListCallPushes"}
 
-_number_counter = [0]
-
-
 def fresh_number():
-    """A valid UK mobile number (E.164) no other test uses."""
-    _number_counter[0] += 1
-    return "+4477772%05d" % _number_counter[0]
+    return harness.fresh_number(2)
 
 
 def fresh_call_id(tag):
-    return "%s-%s@grpc.e2e.test" % (tag, uuid.uuid4().hex[:12])
+    return harness.fresh_call_id(tag, "grpc.e2e.test")
 
 
-def hex_token():
-    return uuid.uuid4().hex + uuid.uuid4().hex  # 64 hex digits, like APNs
+hex_token = harness.hex_token
 
 
 def fcm_token():

@@ -183,7 +183,7 @@ class SipStack:
         if patient is None:
             patient = self.seeder.patient(number)
         if platform == "ios":
-            voip, push = harness_hex_token(), harness_hex_token()
+            voip, push = harness.hex_token(), harness.hex_token()
             token = voip
         else:
             voip = push = "fcm-" + uuid.uuid4().hex
@@ -278,10 +278,6 @@ class SipStack:
         return sorted(d["id"] for d in resp.json())
 
 
-def harness_hex_token():
-    return uuid.uuid4().hex + uuid.uuid4().hex
-
-
 def push_fields(delivery):
     body = delivery.get("body") or delivery.get("payload") or "{}"
     doc = json.loads(body) if isinstance(body, str) else body
@@ -302,16 +298,12 @@ def answered_by(trace):
 
 # The cases of issue 6, item 2.
 
-_numbers = [0]
-
-
 def fresh_number():
-    _numbers[0] += 1
-    return "+4477009%05d" % (_numbers[0] + os.getpid() % 1000 * 10)
+    return harness.fresh_number(3)
 
 
 def fresh_call_id(tag):
-    return "%s-%s@sip.e2e" % (tag, uuid.uuid4().hex[:12])
+    return harness.fresh_call_id(tag, "sip.e2e")
 
 
 def case_ios_answers(st):
