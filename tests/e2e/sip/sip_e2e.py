@@ -177,7 +177,7 @@ class SipStack:
     # Devices and calls.
 
     def device(self, number, platform, mode, answer_after_ms=0,
-               inbound_calls_allowed=True, patient=None):
+               inbound_calls_allowed=True, patient=None, reregister=True):
         """A device in the database and its app's behaviour; returns
         (device id, the token its call pushes go to)."""
         if patient is None:
@@ -191,10 +191,14 @@ class SipStack:
         device_id = self.seeder.device(
             patient, platform, voip, push,
             inbound_calls_allowed=inbound_calls_allowed)
-        with open(os.path.join(self.dir, "devices", token + ".json"), "w",
-                  encoding="utf-8") as f:
-            json.dump({"number": number, "mode": mode,
-                       "answerAfterMs": answer_after_ms}, f)
+        # The app gets call pushes on one token and (iOS) update and cancel
+        # pushes on the other.
+        for t in {token, push}:
+            with open(os.path.join(self.dir, "devices", t + ".json"), "w",
+                      encoding="utf-8") as f:
+                json.dump({"number": number, "mode": mode,
+                           "answerAfterMs": answer_after_ms,
+                           "reregisterOnUpdate": reregister}, f)
         return device_id, token, push
 
     def call(self, number, call_id, scenario="caller.xml", reinvite=False,
@@ -235,6 +239,38 @@ class SipStack:
             except FileNotFoundError:
                 pass
             time.sleep(0.05)
+        return None
+
+    def reregistered_at(self, call_id, device_id):
+        """When the app sent its REGISTER after an update push (device_app
+        logs it), or None."""
+        tag = "%s.%s" % (call_id, device_id)
+        try:
+            with open(os.path.join(self.dir, "pushes.log"),
+                      encoding="utf-8") as f:
+                for line in f:
+                    rec = json.loads(line)
+                    if rec.get("reregistered") == tag:
+                        return rec["at"]
+        except FileNotFoundError:
+            pass
+        return None
+
+    def device_reinvite_at(self, call_id, device_id):
+        """When the device's SIPp got the second INVITE (the re-INVITE)."""
+        events = trace_events(os.path.join(
+            self.dir, "results", "%s.%s.msg" % (call_id, device_id)))
+        invites = [t for t, k, first in events
+                   if k == "received" and first.startswith("INVITE ")]
+        return invites[1] if len(invites) > 1 else None
+
+    def caller_reinvite_at(self, call_id):
+        events = trace_events(os.path.join(self.dir, "callers",
+                                           call_id + ".msg"))
+        for t, k, first in events:
+            if k == "sent" and first.startswith("INVITE ") and \
+                    "pn-prid=" in first:
+                return t
         return None
 
     def device_started(self, call_id, device_id):
@@ -318,11 +354,37 @@ def case_ios_answers(st):
     calls = st.pushes(voip)
     check([(t, c, n) for t, _, c, n, _ in calls] ==
           [("call", cid, CALLER_NAME)], "VoIP pushes %r" % calls)
-    # The re-INVITE toward the device woke it with an update push.
+    # The re-INVITE toward the device woke it with an update push, and
+    # reached it only after the app registered again.
     updates = st.await_pushes(push, 1)
     check([(t, c) for t, _, c, _, _ in updates] == [("update", cid)],
           "update pushes %r" % updates)
+    registered = st.reregistered_at(cid, dev)
+    reinvite = st.device_reinvite_at(cid, dev)
+    check(registered is not None and reinvite is not None and
+          registered < reinvite,
+          "re-INVITE at %r, app's REGISTER at %r" % (reinvite, registered))
     check(not st.pstn_saw(cid), "PSTN got the call")
+
+
+def case_reinvite_without_reregister(st):
+    """The app takes the update push but does not REGISTER: the re-INVITE
+    waits REGISTER_TIMEOUT_MS, then goes to the dialog target anyway."""
+    number = fresh_number()
+    dev, voip, push = st.device(number, "android", "answer", reregister=False)
+    cid = fresh_call_id("noreg")
+    rc, trace = st.call(number, cid, reinvite=True)
+    check(rc == 0, "caller SIPp exited %d" % rc)
+    check(st.device_result(cid, dev) == 0, "device SIPp failed")
+    check([t for t, _, _, _, _ in st.pushes(push)] == ["call", "update"],
+          "pushes %r" % st.pushes(push))
+    check(st.reregistered_at(cid, dev) is None, "the app registered")
+    reinvite, sent = st.device_reinvite_at(cid, dev), st.caller_reinvite_at(cid)
+    check(reinvite is not None and sent is not None,
+          "re-INVITE sent at %r, at the device at %r" % (sent, reinvite))
+    check(reinvite - sent >= REGISTER_TIMEOUT_MS / 1000.0 - 0.05,
+          "re-INVITE relayed after %.2fs, before the timeout" % (
+              reinvite - sent))
 
 
 def case_two_devices_one_answers(st):
@@ -482,8 +544,11 @@ def case_push_timeout_goes_to_pstn(st):
 
 
 CASES = [
-    ("an iOS device rings and answers; a re-INVITE sends update-call",
+    ("an iOS device rings and answers; a re-INVITE wakes it with "
+     "update-call and waits for its REGISTER",
      case_ios_answers),
+    ("a re-INVITE toward an app that does not register again goes on "
+     "after the timeout", case_reinvite_without_reregister),
     ("two devices, one answers, the other gets answered_elsewhere",
      case_two_devices_one_answers),
     ("the caller hangs up before an answer: cancelled",
