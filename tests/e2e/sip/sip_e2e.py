@@ -332,6 +332,14 @@ def answered_by(trace):
     return None
 
 
+def expect_answered(rc, trace, by):
+    """The caller's SIPp ended well and the 200 came from `by` ("pstn" or
+    "device-<id>")."""
+    check(rc == 0, "caller SIPp exited %d" % rc)
+    check(answered_by(trace) == by, "answered by %r, not %r" % (
+        answered_by(trace), by))
+
+
 # The cases of issue 6, item 2.
 
 def fresh_number():
@@ -347,9 +355,7 @@ def case_ios_answers(st):
     dev, voip, push = st.device(number, "ios", "answer", answer_after_ms=200)
     cid = fresh_call_id("ios")
     rc, trace = st.call(number, cid, reinvite=True)
-    check(rc == 0, "caller SIPp exited %d" % rc)
-    check(answered_by(trace) == "device-" + dev,
-          "answered by %r" % answered_by(trace))
+    expect_answered(rc, trace, "device-" + dev)
     check(st.device_result(cid, dev) == 0, "device SIPp failed")
     calls = st.pushes(voip)
     check([(t, c, n) for t, _, c, n, _ in calls] ==
@@ -395,9 +401,7 @@ def case_two_devices_one_answers(st):
     b, b_token, _ = st.device(number, "android", "ring", patient=patient)
     cid = fresh_call_id("two")
     rc, trace = st.call(number, cid)
-    check(rc == 0, "caller SIPp exited %d" % rc)
-    check(answered_by(trace) == "device-" + a,
-          "answered by %r" % answered_by(trace))
+    expect_answered(rc, trace, "device-" + a)
     check(st.device_result(cid, a) == 0, "answering device SIPp failed")
     check(st.device_result(cid, b) == 0,
           "ringing device did not get its CANCEL")
@@ -428,8 +432,7 @@ def case_no_device_goes_to_pstn(st):
     st.seeder.patient(number)
     cid = fresh_call_id("nodev")
     rc, trace = st.call(number, cid)
-    check(rc == 0, "caller SIPp exited %d" % rc)
-    check(answered_by(trace) == "pstn", "answered by %r" % answered_by(trace))
+    expect_answered(rc, trace, "pstn")
     check(st.pstn_saw(cid), "PSTN did not get the call")
 
 
@@ -440,8 +443,7 @@ def case_never_registers_goes_to_pstn(st):
     started = time.monotonic()
     rc, trace = st.call(number, cid)
     elapsed = time.monotonic() - started
-    check(rc == 0, "caller SIPp exited %d" % rc)
-    check(answered_by(trace) == "pstn", "answered by %r" % answered_by(trace))
+    expect_answered(rc, trace, "pstn")
     check(elapsed >= REGISTER_TIMEOUT_MS / 1000.0,
           "PSTN after %.2fs, before the register timeout" % elapsed)
     check([t for t, _, _, _, _ in st.pushes(voip)] == ["call"],
@@ -460,8 +462,7 @@ def case_user_refuses_calls(st):
     started = time.monotonic()
     rc, trace = st.call(number, cid)
     elapsed = time.monotonic() - started
-    check(rc == 0, "caller SIPp exited %d" % rc)
-    check(answered_by(trace) == "pstn", "answered by %r" % answered_by(trace))
+    expect_answered(rc, trace, "pstn")
     check(elapsed < REGISTER_TIMEOUT_MS / 1000.0,
           "PSTN only after %.2fs: it waited for a device" % elapsed)
     check(st.pushes(voip) == [] and st.pushes(push) == [],
@@ -476,8 +477,7 @@ def case_dead_token_goes_to_pstn(st):
                            "reason": "Unregistered"}])
     cid = fresh_call_id("dead")
     rc, trace = st.call(number, cid)
-    check(rc == 0, "caller SIPp exited %d" % rc)
-    check(answered_by(trace) == "pstn", "answered by %r" % answered_by(trace))
+    expect_answered(rc, trace, "pstn")
     check([s for _, _, _, _, s in st.pushes(voip)] == [410],
           "pushes %r" % st.pushes(voip))
     check(not st.device_started(cid, dev), "the device app was woken")
@@ -495,9 +495,7 @@ def case_registers_before_the_park(st):
     st.sandbox.put_rules([{"token": b_token, "delay_ms": 1500}])
     cid = fresh_call_id("early")
     rc, trace = st.call(number, cid)
-    check(rc == 0, "caller SIPp exited %d" % rc)
-    check(answered_by(trace) == "device-" + a,
-          "answered by %r" % answered_by(trace))
+    expect_answered(rc, trace, "device-" + a)
     check(st.device_result(cid, a) == 0, "early device SIPp failed")
     check(st.device_result(cid, b) == 0, "late device did not get CANCEL")
     b_pushes = st.await_pushes(b_token, 2)
@@ -536,8 +534,7 @@ def case_push_timeout_goes_to_pstn(st):
     st.sandbox.put_rules([{"token": voip, "delay_ms": 2500}])
     cid = fresh_call_id("slow")
     rc, trace = st.call(number, cid)
-    check(rc == 0, "caller SIPp exited %d" % rc)
-    check(answered_by(trace) == "pstn", "answered by %r" % answered_by(trace))
+    expect_answered(rc, trace, "pstn")
     cancels = st.await_pushes(push, 1)
     check([(t, r, c) for t, r, c, _, _ in cancels] ==
           [("cancel", "cancelled", cid)], "cancel pushes %r" % cancels)
