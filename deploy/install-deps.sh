@@ -16,6 +16,7 @@ BUILD_PACKAGES=(
   postgresql-15 postgresql-contrib python3 python3-yaml python3-grpcio
   pgbouncer
   kamailio kamailio-utils-modules kamailio-extra-modules sip-tester
+  clang libclang-rt-14-dev
 )
 RUNTIME_PACKAGES=(
   ca-certificates libgrpc++1.51 libprotobuf32 libabsl20220623 libpqxx-6.4
