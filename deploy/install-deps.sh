@@ -10,7 +10,7 @@ BUILD_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libpqxx-dev libpq-dev libphonenumber-dev libssl-dev
   libnghttp2-dev libboost-dev libboost-system-dev nlohmann-json3-dev openssl
-  nghttp2-client nghttp2-server wrk curl
+  nghttp2-client nghttp2-server wrk curl gnuplot-nox
   golang-github-gogo-googleapis-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-format
   postgresql-15 postgresql-contrib python3 python3-yaml python3-grpcio

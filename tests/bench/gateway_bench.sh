@@ -4,8 +4,9 @@
 # POST /v1/call (pushes to callpush-sandbox over TLS), through the gateway in
 # callpush-server (--http_address) and through the separate callpush-gateway
 # process; then latency at LOAD_FRACTION of each peak. Prints a markdown
-# table and writes it to tests/bench/results/gateway-<date>.md. See
-# README.md here.
+# table and writes it to tests/bench/results/gateway-<date>.md. A stage of
+# run.sh (which sets WORK_DIR, BENCH_PG_DIR and SKIP_BUILD), and runnable
+# alone. See README.md here.
 #
 #   tests/bench/gateway_bench.sh [BUILD_DIR]
 #
@@ -26,8 +27,11 @@
 #   MAX_DELIVERIES the sandbox's --max_deliveries (its memory bound) [1000]
 #   SKIP_BUILD=1   use the binaries already in BUILD_DIR
 #   KEEP_WORK=1    keep the scratch directory (raw JSON, logs)
+#   WORK_DIR       use (and keep) this scratch directory
+#   BENCH_PG_DIR   use this running, seeded Postgres (lib.sh)
 #   OUT            where the table goes [tests/bench/results/gateway-<date>.md]
 #
+# Besides the table it leaves $work/summary.json, the figures run.sh reads.
 # Everything it starts (Postgres, the sandbox, callpush-server,
 # callpush-gateway, wrk) is stopped on exit, error or Ctrl-C. Only 127.0.0.1
 # is used.
@@ -60,7 +64,7 @@ done
 ((duration >= 3)) || { echo "gateway_bench.sh: DURATION must be at least 3" >&2; exit 1; }
 
 # --- scratch space and cleanup ------------------------------------------------
-work=$(mktemp -d /tmp/callpush-gateway-bench.XXXXXX)
+bench_make_work callpush-gateway-bench
 sandbox_pid=""
 server_pid=""
 gateway_pid=""
@@ -126,6 +130,8 @@ log "$(wc -l <"$work/devices.txt") callable devices exported for POST /v1/call"
 # from a numbered copy of it (one more primary-key lookup per transaction,
 # inside the first statement).
 "$psql" -q -v ON_ERROR_STOP=1 "$cp_url" <<'SQL'
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS bench_devices;
 CREATE TABLE bench_devices (i serial PRIMARY KEY, id uuid NOT NULL);
 INSERT INTO bench_devices (id)
 SELECT d.id FROM devices d JOIN patients p ON p.id = d.patient_id
@@ -213,6 +219,18 @@ if rate then
   end
 end
 
+-- [[percentile, µs], ...] on the grid of tests/bench/latency_curve.py (wrk's
+-- own percentile rule), as far as at least one request lies above.
+local function curve(latency, n)
+  local points = {}
+  for k = 0, 50 do
+    local p = (k == 3) and 50 or 100 * (1 - 10 ^ (-k / 10))
+    if k > 0 and n * (1 - p / 100) < 1 - 1e-6 then break end
+    points[#points + 1] = string.format("[%.4f, %d]", p, latency:percentile(p))
+  end
+  return "[" .. table.concat(points, ", ") .. "]"
+end
+
 function done(summary, latency, requests)
   local l1, l10, lmax, n = 0, 0, 0, 0
   for _, t in ipairs(threads) do
@@ -226,11 +244,13 @@ function done(summary, latency, requests)
     'BENCH_JSON {"duration_us": %d, "requests": %d, "bytes": %d, ' ..
     '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
     '"latency_us": {"p50": %d, "p90": %d, "p99": %d, "p99.9": %d, "max": %d, "mean": %.1f}, ' ..
-    '"paced_sends": %d, "late_1ms": %d, "late_10ms": %d, "late_max_ms": %.1f}\n',
+    '"paced_sends": %d, "late_1ms": %d, "late_10ms": %d, "late_max_ms": %.1f, ' ..
+    '"latency_curve_us": %s}\n',
     summary.duration, summary.requests, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max, latency.mean, n, l1, l10, lmax))
+    latency:percentile(99.9), latency.max, latency.mean, n, l1, l10, lmax,
+    curve(latency, summary.requests)))
 end
 LUA
 
@@ -357,17 +377,24 @@ run_wrk() {
   m1=$(machine_cpu)
   cs1=$(ctxsw_of "$server_pid")
   cg1=$([[ -n "$gateway_pid" ]] && ctxsw_of "$gateway_pid" || echo 0)
+  # Memory near the end of the run: peak RSS (since each process started:
+  # the POST runs follow the GET runs on the same server and gateway) and
+  # Postgres' Pss.
+  local mem
+  mem="$(vmhwm_or_0 "$child_pid") $(vmhwm_or_0 "$server_pid") $(vmhwm_or_0 "$gateway_pid")"
+  mem+=" $(vmhwm_or_0 "$sandbox_pid") $(pg_pss_kb)"
   local rc=0
   wait "$child_pid" || rc=$?
   child_pid=""
   ((rc == 0)) || { cat "$work/$name.out" >&2; exit 1; }
   metrics >"$work/$name-metrics-after.txt"
   python3 - "$work" "$name" "$rate" "$s0" "$s1" "$g0" "$g1" "$p0" "$p1" "$w0" "$w1" \
-    "$x0" "$x1" "$t0" "$t1" "$m0" "$m1" "$cs0" "$cs1" "$cg0" "$cg1" >"$work/$name.json" <<'PY'
+    "$x0" "$x1" "$t0" "$t1" "$m0" "$m1" "$cs0" "$cs1" "$cg0" "$cg1" "$mem" >"$work/$name.json" <<'PY'
 import json, os, re, sys
 work, name, rate = sys.argv[1:4]
 (s0, s1, g0, g1, p0, p1, w0, w1, x0, x1, t0, t1, m0, m1,
  cs0, cs1, cg0, cg1) = (float(x) for x in sys.argv[4:22])
+mem = [int(x) for x in sys.argv[22].split()]
 out = open(os.path.join(work, name + ".out")).read()
 j = json.loads(re.search(r"^BENCH_JSON (.*)$", out, re.M).group(1))
 j["rate"] = j["requests"] * 1e6 / j["duration_us"]
@@ -377,6 +404,9 @@ for key, a, b in (("server", s0, s1), ("gateway", g0, g1), ("pg", p0, p1),
                   ("wrk", w0, w1), ("sandbox", x0, x1)):
     j[key + "_cpu_us_per_request"] = (b - a) * 1e6 / n if n else 0
 j["sampled_s"] = t1 - t0
+for key, kb in zip(("wrk", "server", "gateway", "sandbox"), mem):
+    j[key + "_vmhwm_kb"] = kb
+j["pg_pss_kb"] = mem[4]
 j["server_ctxsw_per_request"] = (cs1 - cs0) / n if n else 0
 j["gateway_ctxsw_per_request"] = (cg1 - cg0) / n if n else 0
 # Cores busy with anything else than the processes above (a compiler, ...).
@@ -679,3 +709,39 @@ PY
 cp "$work/report.md" "$out"
 cat "$out"
 log "wrote $out"
+
+# The figures run.sh reads (bench_summary.py).
+PYTHONPATH="$repo/tests/bench" python3 - "$work" "$pairs" "$duration" "$warmup" "$load_fraction" \
+  "$concurrency" "$latency_connections" <<'PY'
+import json, os, sys
+import bench_summary as bs
+
+work, pairs, duration, warmup, fraction, conc, lat_conns = sys.argv[1:8]
+load = lambda name: json.load(open(os.path.join(work, name + ".json")))
+runs = [bs.pgbench_run(load(f"pgbench-S-{when}")) for when in ("before", "after")]
+measures = {("get", "separate"): "gateway_list", ("get", "inproc"): "gateway_inproc_list",
+            ("post", "separate"): "gateway_call", ("post", "inproc"): "gateway_inproc_call"}
+for (ep, mode), measure in measures.items():
+    procs = ["wrk"] + (["gateway"] if mode == "separate" else []) + ["server", "postgres"]
+    if ep == "post":
+        procs.append("sandbox")
+    for p in range(1, int(pairs) + 1):
+        for kind, name in (("peak", f"{ep}-{mode}-{p}"), ("paced", f"{ep}-{mode}-latency-{p}")):
+            j = load(name)
+            cpu = {"wrk": j["wrk_cpu_us_per_request"], "gateway": j["gateway_cpu_us_per_request"],
+                   "server": j["server_cpu_us_per_request"], "postgres": j["pg_cpu_us_per_request"],
+                   "sandbox": j["sandbox_cpu_us_per_request"]}
+            rss = {k: j[k + "_vmhwm_kb"] for k in ("wrk", "gateway", "server", "sandbox")}
+            runs.append(bs.run(
+                measure, kind, j["rate"], target_rate=j["target_rate"],
+                requests=j["requests"], errors=sum(j["errors"].values()),
+                latency_ms=bs.ms(j["latency_us"]),
+                curve=bs.curve_ms(j["latency_curve_us"], 1000.0),
+                cpu_s_per_1k=bs.per_1k({k: v for k, v in cpu.items() if k in procs}),
+                rss_mib=bs.mib({k: v for k, v in rss.items() if k in procs}),
+                postgres_pss_mib=j["pg_pss_kb"] / bs.MIB, others_cores=j["others_cores"]))
+bs.write(work, "gateway", {"concurrency": int(conc), "pairs": int(pairs),
+                           "duration_s": float(duration), "warmup_s": float(warmup),
+                           "load_fraction": float(fraction),
+                           "latency_connections": int(lat_conns)}, runs)
+PY

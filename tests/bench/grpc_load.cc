@@ -48,6 +48,7 @@
 #include "absl/synchronization/mutex.h"
 #include "callpush/v1/call_service.grpc.pb.h"
 #include "clients/base/grpc_code_name.h"
+#include "tests/bench/latency_curve.h"
 #include "tests/bench/proc_stats.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "callpush-server address");
@@ -81,8 +82,11 @@ namespace {
 using ::callpush::GrpcCodeName;
 using ::callpush::bench::ChildrenCpuSeconds;
 using ::callpush::bench::CpuSeconds;
+using ::callpush::bench::LatencyCurveJson;
 using ::callpush::bench::NowNs;
+using ::callpush::bench::Percentile;
 using ::callpush::bench::ProcessCpuSeconds;
+using ::callpush::bench::SelfStatusKb;
 
 constexpr int kNumCodes = 17;  // grpc::StatusCode OK .. UNAUTHENTICATED
 
@@ -265,14 +269,12 @@ class LoadGenerator {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// {"p50": .., "p90": .., ...} in microseconds; sorts `ns`.
+// {"p50": .., "p90": .., ...} in microseconds; sorts `ns` (LatencyCurveJson
+// reads it sorted).
 std::string PercentilesJson(std::vector<int64_t>& ns) {
   if (ns.empty()) return "null";
   std::sort(ns.begin(), ns.end());
-  auto at = [&](double q) {
-    size_t i = static_cast<size_t>(q * (ns.size() - 1) + 0.5);
-    return ns[std::min(i, ns.size() - 1)] / 1e3;
-  };
+  auto at = [&](double q) { return Percentile(ns, q) / 1e3; };
   double sum = 0;
   for (int64_t v : ns) sum += v;
   return absl::StrFormat(
@@ -379,9 +381,13 @@ int Run() {
             << "  \"latency_us\": " << PercentilesJson(latency) << ",\n"
             << "  \"service_latency_us\": " << PercentilesJson(service_latency)
             << ",\n"
+            << "  \"latency_curve_us\": " << LatencyCurveJson(latency, 1e3, 1)
+            << ",\n"
             << absl::StrFormat("  \"client_cpu_s\": %.3f,\n", cpu)
-            << absl::StrFormat("  \"client_cpu_us_per_request\": %.1f",
-                               per_request(cpu));
+            << absl::StrFormat("  \"client_cpu_us_per_request\": %.1f,\n",
+                               per_request(cpu))
+            << absl::StrFormat("  \"client_vmhwm_kb\": %d",
+                               SelfStatusKb("VmHWM:"));
   if (server_pid > 0) {
     std::cout << absl::StrFormat(",\n  \"server_cpu_s\": %.3f",
                                  server1 - server0)

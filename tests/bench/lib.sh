@@ -1,17 +1,29 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # work, repo, patients, ...: the sourcing script's
-# Shell functions shared by the benchmark scripts here (run.sh,
-# push_bench.sh, gateway_bench.sh). Source it after `set -euo pipefail`:
+# Shell functions shared by the benchmark scripts here (run.sh and its
+# stages grpc_bench.sh, push_bench.sh, gateway_bench.sh). Source it after
+# `set -euo pipefail`:
 #
-#   bench_name=run.sh         # prefix of error messages
-#   bench_log_tag=bench       # log lines read "[bench 10:00:00] ..."
+#   bench_name=grpc_bench.sh  # prefix of error messages
+#   bench_log_tag=grpc-bench  # log lines read "[grpc-bench 10:00:00] ..."
 #   source "$repo/tests/bench/lib.sh"
 #
-# It defines functions and the variable child_pid, and nothing else; the
+# It defines functions and the variable child_pid (and exports
+# PYTHONDONTWRITEBYTECODE), and nothing else; the
 # Postgres helpers expect the scripts' own variables (work, warmup, duration,
 # patients, scale, first_number, server_bin), named in each comment.
+#
+# Two settings from the environment make a script a stage of run.sh:
+# WORK_DIR (bench_make_work: the scratch directory, kept afterwards, where
+# the script leaves its raw JSON and summary.json) and BENCH_PG_DIR
+# (bench_start_postgres: a Postgres that run.sh started and seeded, shared
+# by the stages).
 
 log() { echo "[${bench_log_tag:-bench} $(date +%T)] $*" >&2; }
+
+# The Python modules here (latency_curve.py, bench_summary.py) are imported
+# by the scripts' inline Python: leave no __pycache__ in the tree.
+export PYTHONDONTWRITEBYTECODE=1
 
 # --- processes ----------------------------------------------------------------
 
@@ -44,14 +56,16 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
-# The EXIT trap: stops child_pid, then calls the script's bench_on_exit (if
-# it defines one) to stop its own processes, then removes $work unless
+# The EXIT trap: stops child_pid (allowing it bench_child_grace tenths of a
+# second, default 50, before SIGKILL), then calls the script's bench_on_exit
+# (if it defines one) to stop its own processes, then removes $work unless
 # KEEP_WORK is set. Exits with the script's status.
 bench_cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  stop_pid "$child_pid"
+  stop_pid "$child_pid" "${bench_child_grace:-50}"
   child_pid=""
+  [[ -z "${bench_sleep_pid:-}" ]] || stop_pid "$bench_sleep_pid"
   if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
   if [[ -n "${KEEP_WORK:-}" ]]; then
     log "scratch kept in $work"
@@ -59,6 +73,19 @@ bench_cleanup() {
     rm -rf "$work"
   fi
   exit "$rc"
+}
+
+# bench_make_work PREFIX: sets work to $WORK_DIR (created if need be, and
+# kept on exit) or to a new /tmp/PREFIX.XXXXXX (removed on exit unless
+# KEEP_WORK is set).
+bench_make_work() {
+  if [[ -n "${WORK_DIR:-}" ]]; then
+    mkdir -p "$WORK_DIR"
+    work=$(cd "$WORK_DIR" && pwd)
+    KEEP_WORK=1
+  else
+    work=$(mktemp -d "/tmp/$1.XXXXXX")
+  fi
 }
 
 bench_install_traps() {
@@ -134,23 +161,45 @@ ctxsw_of() {
 # Peak resident set (VmHWM) of a live process, in KiB.
 vmhwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
+# The same, or 0 when PID is empty or gone.
+vmhwm_or_0() {
+  local kb=""
+  if [[ -n "$1" ]]; then kb=$(vmhwm_kb "$1" 2>/dev/null) || kb=""; fi
+  echo "${kb:-0}"
+}
+
+# Postgres' memory now, in KiB: the proportional set size (Pss: each shared
+# page split among the processes that map it) of the postmaster and all its
+# children, summed. Their RSS would count shared_buffers once per backend.
+pg_pss_kb() {
+  local p
+  for p in "$pg_pid" $(pgrep -P "$pg_pid" || true); do
+    cat "/proc/$p/smaps_rollup" 2>/dev/null || true
+  done | awk '/^Pss:/ { s += $2 } END { print s + 0 }'
+}
+
 # --- build --------------------------------------------------------------------
 
 # bench_build BUILD TARGET...: configures BUILD (with the array
 # bench_cmake_args, if set) when it has no CMakeCache.txt, then builds the
-# targets; logs to $work/cmake.log and $work/build.log.
+# targets (as run_child: a signal stops the build); logs to $work/cmake.log
+# and $work/build.log.
 bench_build() {
   local build=$1
   shift
   if [[ ! -f "$build/CMakeCache.txt" ]]; then
     log "configuring $build"
-    cmake -S "$repo" -B "$build" -G Ninja ${bench_cmake_args[@]+"${bench_cmake_args[@]}"} \
+    run_child cmake -S "$repo" -B "$build" -G Ninja ${bench_cmake_args[@]+"${bench_cmake_args[@]}"} \
       >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
   fi
   local names=$1
   if (($# > 1)); then names="$(IFS=,; echo "${*:1:$#-1}" | sed 's/,/, /g') and ${!#}"; fi
   log "building $names in $build"
-  cmake --build "$build" --target "$@" >"$work/build.log" 2>&1 ||
+  # ninja itself when it is the generator: on SIGTERM it stops its
+  # compilers, where `cmake --build` would leave ninja running.
+  local tool=(cmake --build "$build" --target)
+  [[ -f "$build/build.ninja" ]] && command -v ninja >/dev/null && tool=(ninja -C "$build")
+  run_child "${tool[@]}" "$@" >"$work/build.log" 2>&1 ||
     { tail -n 50 "$work/build.log" >&2; exit 1; }
 }
 
@@ -172,30 +221,48 @@ bench_find_pg_tools() {
 # pgdir, pg_url, pg_pid (the postmaster), base_url, cp_url and pgb_url.
 # Stop it with bench_stop_postgres.
 #
+# With BENCH_PG_DIR set, uses that running instance instead (run.sh started
+# and seeded it for all its stages): bench_seed and bench_stop_postgres
+# then do nothing.
+#
 # pg_instance.sh is the test instance: fsync, synchronous_commit and
 # full_page_writes are off; shared_buffers is 128MB, which holds both data
 # sets.
 bench_start_postgres() {
   pg_instance="$repo/tests/pg/pg_instance.sh"
-  pgdir="$work/pg"
-  chmod 755 "$work"  # pg_instance.sh runs Postgres as the postgres user
-  log "starting a private Postgres in $pgdir"
-  pg_url=$(PG_PORT='' "$pg_instance" start "$pgdir")  # a free port
-  pg_pid=$(head -n 1 "$pgdir/data/postmaster.pid")
+  if [[ -n "${BENCH_PG_DIR:-}" ]]; then
+    pgdir=$BENCH_PG_DIR
+    pg_shared=1
+    pg_url=$("$pg_instance" url "$pgdir")
+    pg_pid=$(head -n 1 "$pgdir/data/postmaster.pid")
+    kill -0 "$pg_pid" 2>/dev/null ||
+      { echo "$bench_name: no Postgres running in BENCH_PG_DIR=$pgdir" >&2; exit 1; }
+    log "using the Postgres in $pgdir"
+  else
+    pgdir="$work/pg"
+    pg_shared=""
+    chmod 755 "$work"  # pg_instance.sh runs Postgres as the postgres user
+    log "starting a private Postgres in $pgdir"
+    pg_url=$(PG_PORT='' "$pg_instance" start "$pgdir")  # a free port
+    pg_pid=$(head -n 1 "$pgdir/data/postmaster.pid")
+  fi
   base_url=${pg_url%/*}
   cp_url="$base_url/callpush"
   pgb_url="$base_url/pgbench"
-  "$psql" -q -v ON_ERROR_STOP=1 "$pg_url" -c 'CREATE DATABASE callpush' -c 'CREATE DATABASE pgbench'
+  [[ -n "$pg_shared" ]] ||
+    "$psql" -q -v ON_ERROR_STOP=1 "$pg_url" -c 'CREATE DATABASE callpush' -c 'CREATE DATABASE pgbench'
 }
 
 bench_stop_postgres() {
-  [[ -n "${pgdir:-}" ]] || return 0
+  [[ -n "${pgdir:-}" && -z "${pg_shared:-}" ]] || return 0
   "$pg_instance" destroy "$pgdir" >/dev/null 2>&1 || true
 }
 
 # Migrates the callpush database with $server_bin, seeds $patients patients
 # from +$first_number, and runs pgbench -i -s $scale on the pgbench database.
+# Does nothing on a shared instance (BENCH_PG_DIR), which is seeded already.
 bench_seed() {
+  [[ -z "${pg_shared:-}" ]] || return 0
   log "migrating and seeding $patients patients"
   "$server_bin" migrate --database_url="$cp_url" >"$work/migrate.log" 2>&1 ||
     { cat "$work/migrate.log" >&2; exit 1; }
@@ -230,10 +297,29 @@ pg_reaped_cpu() {
     -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.6f\n", (u + s) / hz }'
 }
 
+# run_pgbench_sampled DELAY ARGS...: runs pgbench ARGS as run_child does,
+# and DELAY seconds in, while it still runs, writes the peak RSS of the
+# pgbench process (KiB) and Postgres' Pss (pg_pss_kb) to $pgbench_mem_file.
+run_pgbench_sampled() {
+  local delay=$1
+  shift
+  "$pgbench" "$@" &
+  child_pid=$!
+  sleep "$delay" &
+  bench_sleep_pid=$!
+  wait "$bench_sleep_pid"  # as run_child: a signal runs the trap at once
+  bench_sleep_pid=""
+  echo "$(vmhwm_or_0 "$child_pid") $(pg_pss_kb)" >"$pgbench_mem_file"
+  local rc=0
+  wait "$child_pid" || rc=$?
+  child_pid=""
+  return "$rc"
+}
+
 # run_pgbench NAME C URL ARGS...: pgbench -n -M prepared over C clients, a
 # $warmup-second run and then a $duration-second one; writes $work/NAME.json
-# (tps, latency percentiles from -l, pgbench's and its backends' CPU per
-# transaction).
+# (tps, latency percentiles and curve from -l, pgbench's and its backends'
+# CPU per transaction, pgbench's peak RSS and Postgres' Pss near the end).
 run_pgbench() {
   local name=$1 c=$2 url=$3
   shift 3
@@ -244,8 +330,12 @@ run_pgbench() {
   before=$(pg_reaped_cpu)
   m0=$(machine_cpu)
   t0=$(date +%s.%N)
-  # -l: one line per transaction (for percentiles), about 1 µs each.
-  { TIMEFORMAT='%U %S'; time run_child "$pgbench" -n -M prepared -c "$c" -j "$jobs" -T "$duration" \
+  pgbench_mem_file="$work/$name.mem"
+  # -l: one line per transaction (for percentiles), about 1 µs each. The
+  # memory sample (a few forks, in `time`'s count) comes half a second
+  # before the end.
+  { TIMEFORMAT='%U %S'; time run_pgbench_sampled "$(awk -v d="$duration" 'BEGIN { print d - 0.5 }')" \
+      -n -M prepared -c "$c" -j "$jobs" -T "$duration" \
       -l --log-prefix="$work/$name.log" "$@" "$url" \
       >"$work/$name.out" 2>"$work/$name.err"; } 2>"$work/$name.time" ||
     { cat "$work/$name.err" >&2; exit 1; }
@@ -253,14 +343,16 @@ run_pgbench() {
   t1=$(date +%s.%N)
   sleep 0.5  # let the postmaster reap the backends
   after=$(pg_reaped_cpu)
-  python3 - "$work/$name.out" "$work/$name.time" "$before" "$after" "$work/$name.log" \
-    "$m0" "$m1" "$t0" "$t1" >"$work/$name.json" <<'PY'
+  PYTHONPATH="$repo/tests/bench" python3 - "$work/$name.out" "$work/$name.time" "$before" "$after" "$work/$name.log" \
+    "$m0" "$m1" "$t0" "$t1" "$work/$name.mem" >"$work/$name.json" <<'PY'
 import glob, json, re, sys
+import latency_curve
 out = open(sys.argv[1]).read()
 # Per-transaction log lines: client, transaction, latency µs, script, epoch s, µs.
 lat_us = sorted(int(line.split()[2]) for f in glob.glob(sys.argv[5] + ".*")
                 for line in open(f))
-pct = lambda q: lat_us[min(int(q * (len(lat_us) - 1) + 0.5), len(lat_us) - 1)]
+pct = lambda q: latency_curve.percentile(lat_us, q)
+pgbench_hwm_kb, pg_pss_kb = (int(x) for x in open(sys.argv[10]).read().split())
 tps = float(re.search(r"tps = ([0-9.]+) \(without initial", out).group(1))
 n = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
 failed = re.search(r"number of failed transactions: (\d+)", out)
@@ -271,7 +363,10 @@ print(json.dumps({
     "tps": tps, "transactions": n,
     "failed": int(failed.group(1)) if failed else 0,
     "latency_avg_us": lat * 1000,
-    "latency_us": {"p50": pct(0.5), "p99": pct(0.99), "p99.9": pct(0.999)},
+    "latency_us": {"p50": pct(0.5), "p99": pct(0.99), "p99.9": pct(0.999),
+                   "max": lat_us[-1]},
+    "latency_curve_us": latency_curve.curve(lat_us, 0),
+    "pgbench_vmhwm_kb": pgbench_hwm_kb, "pg_pss_kb": pg_pss_kb,
     "client_cpu_us_per_request": (user + sys_) * 1e6 / n,
     "pg_cpu_us_per_request": pg_cpu * 1e6 / n,
     # The whole machine's busy CPU over the run; less pgbench's and its

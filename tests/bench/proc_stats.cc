@@ -8,9 +8,11 @@
 #include <fstream>
 #include <iterator>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace callpush::bench {
 
@@ -67,6 +69,20 @@ double ChildrenCpuSeconds(int ppid) {
   }
   closedir(dir);
   return sum;
+}
+
+int64_t SelfStatusKb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  const std::string status((std::istreambuf_iterator<char>(in)),
+                           std::istreambuf_iterator<char>());
+  for (absl::string_view line : absl::StrSplit(status, '\n')) {
+    if (!absl::ConsumePrefix(&line, field)) continue;
+    line = absl::StripAsciiWhitespace(line);
+    absl::ConsumeSuffix(&line, " kB");
+    int64_t kb = 0;
+    if (absl::SimpleAtoi(line, &kb)) return kb;
+  }
+  return -1;
 }
 
 }  // namespace callpush::bench

@@ -1,7 +1,8 @@
-// Clock and CPU readings the load generators (grpc_load.cc, push_load.cc)
-// report: a steady clock in nanoseconds, this process's CPU time, and the
-// CPU time of other processes from /proc (the server, the sandbox, Postgres
-// backends), so that CPU per request can be set next to the peer's.
+// Clock, CPU and memory readings the load generators (grpc_load.cc,
+// push_load.cc) report: a steady clock in nanoseconds, this process's CPU
+// time and peak memory, and the CPU time of other processes from /proc (the
+// server, the sandbox, Postgres backends), so that CPU per request can be
+// set next to the peer's.
 #ifndef CALLPUSH_TESTS_BENCH_PROC_STATS_H_
 #define CALLPUSH_TESTS_BENCH_PROC_STATS_H_
 
@@ -24,6 +25,8 @@ double CpuSecondsOf(const std::vector<std::string>& fields);
 double ProcessCpuSeconds(int pid);
 // Summed CPU time of the live children of `ppid`.
 double ChildrenCpuSeconds(int ppid);
+// A "VmHWM:"-style field of /proc/self/status in KiB, or -1.
+int64_t SelfStatusKb(const std::string& field);
 
 }  // namespace callpush::bench
 

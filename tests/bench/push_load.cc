@@ -32,7 +32,6 @@
 #include <cstdint>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -47,13 +46,9 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -66,6 +61,7 @@
 #include "clients/http2/http2_pool.h"
 #include "clients/http2/http2_types.h"
 #include "server/push_sender.h"
+#include "tests/bench/latency_curve.h"
 #include "tests/bench/proc_stats.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "sandbox HTTP/2 host");
@@ -101,27 +97,11 @@ namespace callpush::bench {
 namespace {
 
 using ::callpush::bench::CpuSeconds;
+using ::callpush::bench::LatencyCurveJson;
 using ::callpush::bench::NowNs;
+using ::callpush::bench::Percentile;
 using ::callpush::bench::ProcessCpuSeconds;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-// A "VmHWM:"-style field of /proc/self/status in KiB, or -1.
-int64_t StatusKb(absl::string_view field) {
-  const std::string status = ReadFile("/proc/self/status");
-  for (absl::string_view line : absl::StrSplit(status, '\n')) {
-    if (!absl::ConsumePrefix(&line, field)) continue;
-    line = absl::StripAsciiWhitespace(line);
-    absl::ConsumeSuffix(&line, " kB");
-    int64_t kb = 0;
-    if (absl::SimpleAtoi(line, &kb)) return kb;
-  }
-  return -1;
-}
+using ::callpush::bench::SelfStatusKb;
 
 // How a request ended: "200", "403", ... for an HTTP answer, the absl code
 // name ("UNAVAILABLE", ...) for a pool error.
@@ -350,15 +330,12 @@ struct Percentiles {
   double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;  // ms
 };
 
-// Sorts `ns`.
+// Sorts `ns` (LatencyCurveJson reads it sorted).
 Percentiles PercentilesOf(std::vector<int64_t>& ns) {
   Percentiles p;
   if (ns.empty()) return p;
   std::sort(ns.begin(), ns.end());
-  auto at = [&](double q) {
-    size_t i = static_cast<size_t>(q * (ns.size() - 1) + 0.5);
-    return ns[std::min(i, ns.size() - 1)] / 1e6;
-  };
+  auto at = [&](double q) { return Percentile(ns, q) / 1e6; };
   double sum = 0;
   for (int64_t v : ns) sum += v;
   p.p50 = at(0.5);
@@ -471,11 +448,11 @@ int Run() {
   const int64_t t1 = NowNs();
   const double cpu1 = CpuSeconds();
   const double sandbox1 = sandbox_pid > 0 ? ProcessCpuSeconds(sandbox_pid) : 0;
-  const int64_t rss_kb = StatusKb("VmRSS:");
+  const int64_t rss_kb = SelfStatusKb("VmRSS:");
   load.StopAndWait();
   const http2::PoolStats stats = (*pool)->Stats();
   (*pool)->Shutdown(absl::Seconds(5));
-  const int64_t hwm_kb = StatusKb("VmHWM:");
+  const int64_t hwm_kb = SelfStatusKb("VmHWM:");
 
   std::vector<int64_t> latency, service_latency;
   std::map<std::string, uint64_t> outcomes;
@@ -520,6 +497,8 @@ int Run() {
             << absl::StrFormat("  \"rate\": %.1f,\n", rate)
             << "  \"latency_ms\": " << PercentilesJson(lat) << ",\n"
             << "  \"service_latency_ms\": " << PercentilesJson(svc) << ",\n"
+            << "  \"latency_curve_ms\": " << LatencyCurveJson(latency, 1e6, 3)
+            << ",\n"
             << absl::StrFormat("  \"client_cpu_s\": %.3f,\n", cpu)
             << absl::StrFormat("  \"client_cpu_us_per_request\": %.1f,\n",
                                per_request(cpu))

@@ -1,225 +1,184 @@
 #!/usr/bin/env bash
-# ListCallableDevices over gRPC next to pgbench -S on the same private
-# Postgres, in one run on this machine; prints a markdown table and writes it
-# to tests/bench/results/latest.md. See README.md here.
+# The benchmark suite in one command (DESIGN.md section 11, issue 7): builds
+# in Release, starts and seeds one private Postgres, then runs three stages
+# on this machine, one after the other:
 #
-#   tests/bench/run.sh [BUILD_DIR]
+#   grpc_bench.sh     pgbench -S -M prepared; ListCallableDevices over gRPC
+#   gateway_bench.sh  pgbench -S again; GET /v1/callable-devices and
+#                     POST /v1/call (pushes to the sandbox over TLS) through
+#                     the separate gateway and the in-process one, with wrk
+#   push_bench.sh     the push pool alone against the sandbox next to h2load,
+#                     1 and 4 connections, 100 streams each
 #
-# Environment (all optional):
-#   BUILD_DIR      build directory (default: $repo/build; an argument wins)
-#   CONCURRENCY    outstanding requests = pgbench clients; a list sweeps
-#                  ("8 32")                                          [16]
-#   DB_WORKERS     callpush-server --db_workers; a list tries each   [8]
-#   DURATION       seconds measured per run                          [15]
-#   WARMUP         seconds of load before each measurement           [3]
-#   CHANNELS       callpush-grpc-load --channels                     [2]
-#   LOAD_FRACTION  fraction of the measured peak for the latency run [0.8]
-#   PATIENTS       seeded patients (1-3 devices each)                [10000]
-#   PGBENCH_SCALE  pgbench -i -s                                     [10]
-#   SKIP_BUILD=1   use the binaries already in BUILD_DIR
-#   KEEP_WORK=1    keep the scratch directory (raw JSON, logs)
-#   OUT            where the table goes    [tests/bench/results/latest.md]
+# and from their summaries (bench_summary.py) writes one flat JSON object,
+# the table between the bench:table markers in BENCHMARKS.md, the stages'
+# own tables in tests/bench/results/last/ and one latency plot per measure
+# (gnuplot, SVG) in tests/bench/results/plots/. See README.md here.
 #
-# Everything it starts (Postgres, callpush-server) is stopped on exit, error
-# or Ctrl-C. Only 127.0.0.1 is used.
+#   tests/bench/run.sh [--quick] [--json FILE] [--no-update]
+#
+#   --quick      5 s runs after 1 s of warm-up, one run of each kind, no
+#                push-RSS run: about 3.5 minutes with an up-to-date build
+#                (the full run takes about 14)
+#   --json FILE  also write the flat JSON object to FILE
+#   --no-update  leave BENCHMARKS.md, results/last/ and results/plots/
+#                alone (everything goes to the scratch directory; use with
+#                KEEP_WORK=1)
+#
+# Environment (all optional): BUILD_DIR (default: $repo/build-bench,
+# configured Release if new), SKIP_BUILD=1, KEEP_WORK=1, WORK_DIR,
+# CONCURRENCY (16: gRPC requests in flight, wrk connections, pgbench
+# clients), DB_WORKERS (8), PATIENTS (10000), PGBENCH_SCALE (10), DURATION
+# and WARMUP (seconds per run: 15 and 3, or 5 and 1 with --quick).
+#
+# Everything it starts (Postgres, the stages and what they start) is
+# stopped on exit, error, Ctrl-C or SIGTERM. Only 127.0.0.1 is used.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-build=${1:-${BUILD_DIR:-$repo/build}}
+bench_dir="$repo/tests/bench"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -n 's/^# \{0,1\}//p' >&2; }
+
+quick=""
+json_out=""
+update=1
+while (($#)); do
+  case "$1" in
+    --quick) quick=1 ;;
+    --json)
+      [[ $# -ge 2 ]] || { echo "run.sh: --json needs a file" >&2; exit 2; }
+      json_out=$2
+      shift
+      ;;
+    --json=*) json_out=${1#--json=} ;;
+    --no-update) update="" ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+# A relative --json path is relative to where run.sh was started.
+[[ -z "$json_out" || "$json_out" == /* ]] || json_out="$PWD/$json_out"
+
+build=${BUILD_DIR:-$repo/build-bench}
 concurrency=${CONCURRENCY:-16}
 db_workers=${DB_WORKERS:-8}
-duration=${DURATION:-15}
-warmup=${WARMUP:-3}
-channels=${CHANNELS:-2}
-load_fraction=${LOAD_FRACTION:-0.8}
 patients=${PATIENTS:-10000}
 scale=${PGBENCH_SCALE:-10}
-out=${OUT:-$repo/tests/bench/results/latest.md}
 first_number=447700900000
+if [[ -n "$quick" ]]; then
+  duration=${DURATION:-5}
+  warmup=${WARMUP:-1}
+  quick_env=(PAIRS=1 REPEAT=1 RSS_RATE=0)
+else
+  duration=${DURATION:-15}
+  warmup=${WARMUP:-3}
+  quick_env=()
+fi
+[[ "$concurrency" =~ ^[0-9]+$ && "$db_workers" =~ ^[0-9]+$ ]] ||
+  { echo "run.sh: CONCURRENCY and DB_WORKERS take one number each (the stages sweep lists)" >&2; exit 2; }
 
 bench_name=run.sh
 bench_log_tag=bench
-source "$repo/tests/bench/lib.sh"
+source "$bench_dir/lib.sh"
 bench_find_pg_tools
+for tool in wrk curl h2load python3 gnuplot; do
+  command -v "$tool" >/dev/null ||
+    { echo "run.sh: $tool missing (deploy/install-deps.sh installs it)" >&2; exit 1; }
+done
 
 # --- scratch space and cleanup ------------------------------------------------
-work=$(mktemp -d /tmp/callpush-bench.XXXXXX)
-server_pid=""
-
-stop_server() {
-  stop_pid "$server_pid" 100
-  server_pid=""
-}
+bench_make_work callpush-bench
+# A stage stops what it started when it is stopped: give it time for that.
+bench_child_grace=300
 
 # Called by bench_cleanup (lib.sh) on exit, error or Ctrl-C.
 bench_on_exit() {
-  stop_server
   bench_stop_postgres
 }
 bench_install_traps
 
+started=$(date +%s.%N)
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
-# What is built and measured: the tree as it is now.
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
-[[ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ]] && commit+=" (with uncommitted changes)"
+# What is measured: the tree as it is now, uncommitted changes included; a
+# digest of those in the code under test tells runs of different trees apart.
+measured_paths=(gateway server clients proto tests/sandbox tests/bench)
+diff_sha=""
+if [[ -n "$(git -C "$repo" status --porcelain -- "${measured_paths[@]}" 2>/dev/null)" ]]; then
+  diff_sha=$(git -C "$repo" diff HEAD -- "${measured_paths[@]}" | sha256sum | cut -c1-12)
+fi
 
 # --- build --------------------------------------------------------------------
 if [[ -z "${SKIP_BUILD:-}" ]]; then
-  bench_build "$build" callpush-server callpush-grpc-load
+  bench_cmake_args=(-DCMAKE_BUILD_TYPE=Release)
+  if command -v ccache >/dev/null; then
+    bench_cmake_args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
+  bench_build "$build" callpush-server callpush-gateway callpush-sandbox \
+    callpush-grpc-load callpush-push-load
 fi
 server_bin="$build/server/callpush-server"
-load_bin="$build/tests/bench/callpush-grpc-load"
-for bin in "$server_bin" "$load_bin"; do
+for bin in "$server_bin" "$build/gateway/callpush-gateway" \
+  "$build/tests/sandbox/callpush-sandbox" "$build/tests/bench/callpush-grpc-load" \
+  "$build/tests/bench/callpush-push-load"; do
   [[ -x "$bin" ]] || { echo "run.sh: $bin missing (build it, or unset SKIP_BUILD)" >&2; exit 1; }
 done
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+[[ "$build_type" == Release ]] ||
+  log "warning: $build is a ${build_type:-default} build, not Release: the figures say so"
+built_s=$(date +%s.%N)
 
-# --- Postgres -----------------------------------------------------------------
-# The test instance (lib.sh): fsync, synchronous_commit and full_page_writes
-# are off. Both workloads here only read, so that changes nothing measured.
+# --- one Postgres for every stage ---------------------------------------------
 bench_start_postgres
 bench_seed
+export BENCH_PG_DIR=$pgdir
 
-bench_write_list_sql "$work/list_callable_devices.sql"
+# --- the stages ---------------------------------------------------------------
+if [[ -n "$update" ]]; then
+  results="$bench_dir/results/last"
+  plots="$bench_dir/results/plots"
+else
+  results="$work/results"
+  plots="$work/plots"
+fi
+mkdir -p "$results" "$plots"
 
-start_server() {
-  local w=$1 tag=$2
-  "$server_bin" --grpc_address=127.0.0.1:0 --database_url="$cp_url" \
-    --db_workers="$w" >"$work/server-$tag.out" 2>"$work/server-$tag.err" &
-  server_pid=$!
-  port=$(wait_for_line "$server_pid" "$work/server-$tag.out" \
-    's/^callpush-server listening grpc=127\.0\.0\.1:\([0-9]*\)$/\1/p') && return 0
-  echo "run.sh: callpush-server did not start:" >&2
-  tail -n 20 "$work/server-$tag.err" >&2
-  exit 1
+# run_stage NAME SCRIPT [VAR=VALUE...]: runs one stage with its scratch
+# directory in $work/NAME and its table in $results/NAME.md; its log lines
+# go to stderr as it runs.
+run_stage() {
+  local name=$1 script=$2
+  shift 2
+  log "stage $name: $script"
+  local t0
+  t0=$(date +%s)
+  run_child env WORK_DIR="$work/$name" OUT="$results/$name.md" SKIP_BUILD=1 \
+    BUILD_DIR="$build" DURATION="$duration" WARMUP="$warmup" PATIENTS="$patients" \
+    PGBENCH_SCALE="$scale" "$@" "$bench_dir/$script" >"$work/$name.stdout" ||
+    { echo "run.sh: stage $name failed (its scratch: $work/$name; KEEP_WORK=1 keeps it)" >&2; exit 1; }
+  log "stage $name done in $(($(date +%s) - t0)) s"
 }
 
-rows=()
-for c in $concurrency; do
-  log "C=$c: pgbench -S -M prepared -c $c -j 2 -T $duration"
-  run_pgbench "pgbench-S-c$c-before" "$c" "$pgb_url" -S
-  log "C=$c: pgbench with the server's own query"
-  run_pgbench "pgbench-query-c$c" "$c" "$cp_url" -f "$work/list_callable_devices.sql"
-  for w in $db_workers; do
-    tag="c$c-w$w"
-    start_server "$w" "$tag"
-    load=("$load_bin" --target="127.0.0.1:$port" --concurrency="$c"
-      --channels="$channels" --warmup="$warmup" --duration="$duration"
-      --numbers="$patients" --first_number="$first_number"
-      --server_pid="$server_pid" --pg_pid="$pg_pid")
-    log "C=$c db_workers=$w: gRPC closed loop"
-    run_child "${load[@]}" >"$work/grpc-peak-$tag.json"
-    rate=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["rate"] * float(sys.argv[2]), 1))' \
-      "$work/grpc-peak-$tag.json" "$load_fraction")
-    log "C=$c db_workers=$w: gRPC open loop at $rate req/s"
-    run_child "${load[@]}" --rate="$rate" >"$work/grpc-load-$tag.json"
-    hwm=$(vmhwm_kb "$server_pid")
-    stop_server
-    echo "{\"c\": $c, \"db_workers\": $w, \"channels\": $channels, \"server_vmhwm_kb\": $hwm}" >"$work/server-$tag.json"
-    rows+=("$tag")
-  done
-  # Again, so that a neighbour's load during the gRPC runs shows as spread.
-  log "C=$c: pgbench -S again"
-  run_pgbench "pgbench-S-c$c-after" "$c" "$pgb_url" -S
-done
+run_stage grpc grpc_bench.sh CONCURRENCY="$concurrency" DB_WORKERS="$db_workers" \
+  ${quick_env[@]+"${quick_env[@]}"}
+run_stage gateway gateway_bench.sh CONCURRENCY="$concurrency" DB_WORKERS="$db_workers" \
+  ${quick_env[@]+"${quick_env[@]}"}
+run_stage push push_bench.sh CONNECTIONS="1 4" STREAMS=100 ${quick_env[@]+"${quick_env[@]}"}
 
-# --- report -------------------------------------------------------------------
-mkdir -p "$(dirname "$out")"
+bench_stop_postgres
+pgdir=""
+
+# --- the report ---------------------------------------------------------------
 loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
-COMMIT="$commit" LOADAVG="$loadavg_start -> $loadavg_end" python3 - "$work" "$load_fraction" "$duration" "$warmup" "$patients" "$scale" "${rows[@]}" >"$work/latest.md" <<'PY'
-import datetime, json, os, platform, sys
-
-work, fraction, duration, warmup, patients, scale = sys.argv[1:7]
-tags = sys.argv[7:]
-fraction = float(fraction)
-load = lambda name: json.load(open(os.path.join(work, name + ".json")))
-
-rows = []
-for tag in tags:
-    s = load("server-" + tag)
-    rows.append(dict(
-        s, pgs_before=load(f"pgbench-S-c{s['c']}-before"),
-        pgs_after=load(f"pgbench-S-c{s['c']}-after"),
-        pgq=load(f"pgbench-query-c{s['c']}"),
-        peak=load("grpc-peak-" + tag), at=load("grpc-load-" + tag)))
-    r = rows[-1]
-    r["pgs_tps"] = (r["pgs_before"]["tps"] + r["pgs_after"]["tps"]) / 2
-best = {}
-for r in rows:
-    if r["c"] not in best or r["peak"]["rate"] > best[r["c"]]["peak"]["rate"]:
-        best[r["c"]] = r
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-def short(a):
-    """Flags an open-loop run that could not keep up with its target rate."""
-    t = a["target_rate"]
-    return f" (target {t:.0f}: overloaded)" if a["rate"] < 0.97 * t else ""
-
-def errs(j):
-    return ", ".join(f"{k} {v}" for k, v in j["errors_by_code"].items()) or "0"
-
-print(f"# callpush benchmark: ListCallableDevices vs pgbench -S\n")
-print(f"- commit (at start): {os.environ['COMMIT']}")
-print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-print(f"- machine: {os.cpu_count()} CPUs ({cpu_model()}), Linux {platform.release()}")
-print(f"- load average (1/5/15 min) at start -> end: {os.environ['LOADAVG']}")
-print(f"- runs: {duration}s measured after {warmup}s warm-up; {patients} patients; "
-      f"pgbench scale {scale}; latency run at {fraction:.0%} of the gRPC peak")
-print()
-print("| C | db_workers | pgbench -S tps (before / after) | gRPC req/s | ratio "
-      "| p50 µs | p99 µs | p99.9 µs "
-      f"| at {fraction:.0%}: req/s | p99 µs | p99 µs from send "
-      "| server CPU µs/req | server RSS MiB | errors |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-for r in rows:
-    p, a = r["peak"], r["at"]
-    mark = " *" if len(rows) > 1 and best[r["c"]] is r else ""
-    print(f"| {r['c']} | {r['db_workers']}{mark} "
-          f"| {r['pgs_tps']:.0f} ({r['pgs_before']['tps']:.0f} / {r['pgs_after']['tps']:.0f}) "
-          f"| {p['rate']:.0f} | **{100 * p['rate'] / r['pgs_tps']:.0f}%** "
-          f"| {p['latency_us']['p50']:.0f} | {p['latency_us']['p99']:.0f} "
-          f"| {p['latency_us']['p99.9']:.0f} | {a['rate']:.0f}{short(a)} "
-          f"| **{a['latency_us']['p99']:.0f}** | {a['service_latency_us']['p99']:.0f} "
-          f"| {p['server_cpu_us_per_request']:.0f} | {r['server_vmhwm_kb'] / 1024:.0f} "
-          f"| {errs(p)}; {errs(a)} |")
-print()
-print("Where the time goes (same runs):\n")
-print("| C | db_workers | pgbench, server's SQL: tps | gRPC / that "
-      "| pgbench -S p50 / p99 / p99.9 µs "
-      "| Postgres CPU µs/req: -S / server's SQL / gRPC "
-      "| client CPU µs/req: pgbench -S / grpc-load "
-      "| all CPU µs/req: pgbench -S / gRPC (ratio) "
-      f"| gRPC p50 µs at {fraction:.0%} | empty lists |")
-print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-for r in rows:
-    p, a = r["peak"], r["at"]
-    pgs = r["pgs_before"]
-    pg_all = pgs["pg_cpu_us_per_request"] + pgs["client_cpu_us_per_request"]
-    grpc_all = (p["pg_cpu_us_per_request"] + p["server_cpu_us_per_request"]
-                + p["client_cpu_us_per_request"])
-    print(f"| {r['c']} | {r['db_workers']} | {r['pgq']['tps']:.0f} "
-          f"| {100 * p['rate'] / r['pgq']['tps']:.0f}% "
-          f"| {pgs['latency_us']['p50']} / {pgs['latency_us']['p99']} / {pgs['latency_us']['p99.9']} "
-          f"| {pgs['pg_cpu_us_per_request']:.0f} / {r['pgq']['pg_cpu_us_per_request']:.0f} "
-          f"/ {p['pg_cpu_us_per_request']:.0f} "
-          f"| {pgs['client_cpu_us_per_request']:.0f} / {p['client_cpu_us_per_request']:.0f} "
-          f"| {pg_all:.0f} / {grpc_all:.0f} ({100 * pg_all / grpc_all:.0f}%) "
-          f"| {a['latency_us']['p50']:.0f} "
-          f"| {100 * p['empty_responses'] / max(p['requests'], 1):.1f}% |")
-if len(rows) > 1:
-    print("\n`*`: the db_workers value with the highest gRPC rate at that concurrency.")
-print(f"\nratio = gRPC req/s / mean pgbench -S tps at the same concurrency. gRPC over "
-      f"{rows[0]['channels']} channel(s). Latency at {fraction:.0%} (open loop) counts from "
-      "each request's scheduled send time; 'from send' leaves out the time a request "
-      "waited in the load generator for its turn.")
-PY
-cp "$work/latest.md" "$out"
-cat "$out"
-log "wrote $out"
+report_args=(--work "$work" --results "$results" --plots "$plots"
+  --commit "$commit" --diff-sha "$diff_sha" --build-type "$build_type"
+  --loadavg-start "$loadavg_start" --loadavg-end "$loadavg_end"
+  --started "$started" --build-s "$(awk -v a="$started" -v b="$built_s" 'BEGIN { printf "%.1f", b - a }')"
+  --duration "$duration" --warmup "$warmup" --concurrency "$concurrency"
+  --db-workers "$db_workers" --patients "$patients")
+[[ -z "$quick" ]] || report_args+=(--quick)
+[[ -z "$json_out" ]] || report_args+=(--json "$json_out")
+[[ -z "$update" ]] || report_args+=(--benchmarks "$repo/BENCHMARKS.md")
+python3 "$bench_dir/report.py" "${report_args[@]}"
