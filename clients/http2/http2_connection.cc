@@ -200,13 +200,15 @@ void Http2Connection::AfterIo() {
     if (!writing_) CloseSocket();
     return;
   }
+  if (state_ == State::kDraining && streams_.empty()) {
+    // Also when nghttp2 is done with the session: after the peer's GOAWAY
+    // it wants nothing more once the last stream has ended.
+    Terminate(absl::OkStatus(), /*graceful=*/true);
+    return;
+  }
   if (session_ != nullptr && !session_->Alive()) {
     // nghttp2 ended the session itself: the peer broke the protocol.
     Fail(absl::InternalError("HTTP/2 protocol error from the peer"));
-    return;
-  }
-  if (state_ == State::kDraining && streams_.empty()) {
-    Terminate(absl::OkStatus(), /*graceful=*/true);
   }
 }
 

@@ -25,6 +25,18 @@ std::string CredentialFingerprint(absl::string_view authorization) {
                          reinterpret_cast<const char*>(digest), 8));
 }
 
+const char* DeliveryAnswerName(DeliveryAnswer answer) {
+  switch (answer) {
+    case DeliveryAnswer::kPending:
+      return "pending";
+    case DeliveryAnswer::kSent:
+      return "sent";
+    case DeliveryAnswer::kUnsent:
+      return "unsent";
+  }
+  return "";
+}
+
 nlohmann::json DeliveryToJson(const Delivery& delivery) {
   nlohmann::json headers = nlohmann::json::object();
   for (const auto& [name, value] : delivery.headers) headers[name] = value;
@@ -32,7 +44,8 @@ nlohmann::json DeliveryToJson(const Delivery& delivery) {
                          {"token", delivery.token},
                          {"headers", std::move(headers)},
                          {"payload", delivery.payload},
-                         {"status", delivery.status}};
+                         {"status", delivery.status},
+                         {"answer", DeliveryAnswerName(delivery.answer)}};
   if (delivery.action != StreamAction::kRespond) {
     json["action"] = StreamActionName(delivery.action);
   }
@@ -40,10 +53,19 @@ nlohmann::json DeliveryToJson(const Delivery& delivery) {
   return json;
 }
 
-void DeliveryLog::Add(Delivery delivery) {
+uint64_t DeliveryLog::Add(Delivery delivery) {
   absl::MutexLock lock(&mu_);
+  delivery.id = ++last_id_;
   entries_.push_back(std::move(delivery));
   while (entries_.size() > capacity_) entries_.pop_front();
+  return last_id_;
+}
+
+void DeliveryLog::SetAnswer(uint64_t id, DeliveryAnswer answer) {
+  absl::MutexLock lock(&mu_);
+  if (entries_.empty() || id < entries_.front().id) return;
+  const uint64_t index = id - entries_.front().id;
+  if (index < entries_.size()) entries_[index].answer = answer;
 }
 
 void DeliveryLog::Clear() {

@@ -76,9 +76,23 @@ struct H2Callbacks {
     return 0;
   }
 
+  static int OnFrameSend(nghttp2_session*, const nghttp2_frame* frame,
+                         void* user_data) {
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+      Self(user_data)->OnAnswerSerialized(frame->hd.stream_id);
+    }
+    return 0;
+  }
+
   static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t,
                            void* user_data) {
-    Self(user_data)->streams_.erase(stream_id);
+    H2ServerSession* self = Self(user_data);
+    auto it = self->streams_.find(stream_id);
+    if (it == self->streams_.end()) return 0;
+    // Reset by the client (or closed by us) before the answer went out.
+    H2ServerSession::AnswerNotSent(*it->second);
+    self->streams_.erase(it);
     return 0;
   }
 
@@ -161,6 +175,8 @@ bool H2ServerSession::InitSession() {
       callbacks, &H2Callbacks::OnDataChunk);
   nghttp2_session_callbacks_set_on_frame_recv_callback(
       callbacks, &H2Callbacks::OnFrameRecv);
+  nghttp2_session_callbacks_set_on_frame_send_callback(
+      callbacks, &H2Callbacks::OnFrameSend);
   nghttp2_session_callbacks_set_on_stream_close_callback(
       callbacks, &H2Callbacks::OnStreamClose);
   int rv = nghttp2_session_server_new(&session_, callbacks, this);
@@ -222,21 +238,29 @@ void H2ServerSession::Flush() {
                          static_cast<size_t>(n));
     if (write_buffer_.size() >= 64 * 1024) break;
   }
+  // Answers serialized now ride on this write; with nothing to write they
+  // were in the one that already completed.
+  std::vector<AnswerCallback> answers = std::move(serialized_answers_);
+  serialized_answers_.clear();
   if (write_buffer_.empty()) {
+    for (AnswerCallback& answer : answers) answer(true);
     MaybeFinish();
     return;
   }
   writing_ = true;
   auto self = shared_from_this();
-  asio::async_write(socket_, asio::buffer(write_buffer_),
-                    [self](const boost::system::error_code& error, size_t) {
-                      self->writing_ = false;
-                      if (error) {
-                        self->Close();
-                        return;
-                      }
-                      self->Flush();
-                    });
+  asio::async_write(
+      socket_, asio::buffer(write_buffer_),
+      [self, answers = std::move(answers)](
+          const boost::system::error_code& error, size_t) mutable {
+        self->writing_ = false;
+        for (AnswerCallback& answer : answers) answer(!error);
+        if (error) {
+          self->Close();
+          return;
+        }
+        self->Flush();
+      });
 }
 
 void H2ServerSession::MaybeFinish() {
@@ -254,6 +278,24 @@ void H2ServerSession::Close() {
   socket_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_both,
                                   ignored);
   socket_.lowest_layer().close(ignored);
+  // A write in progress tells its own answers when it fails.
+  for (AnswerCallback& answer : serialized_answers_) answer(false);
+  serialized_answers_.clear();
+  for (auto& [id, stream] : streams_) AnswerNotSent(*stream);
+}
+
+void H2ServerSession::OnAnswerSerialized(int32_t stream_id) {
+  Stream* stream = FindStream(stream_id);
+  if (stream == nullptr || !stream->on_answer) return;
+  serialized_answers_.push_back(std::move(stream->on_answer));
+  stream->on_answer = nullptr;
+}
+
+void H2ServerSession::AnswerNotSent(Stream& stream) {
+  if (!stream.on_answer) return;
+  AnswerCallback answer = std::move(stream.on_answer);
+  stream.on_answer = nullptr;
+  answer(false);
 }
 
 H2ServerSession::Stream* H2ServerSession::FindStream(int32_t stream_id) {
@@ -262,6 +304,9 @@ H2ServerSession::Stream* H2ServerSession::FindStream(int32_t stream_id) {
 }
 
 void H2ServerSession::OnRequestComplete(int32_t stream_id) {
+  // A drop closes the connection inside nghttp2_session_mem_recv, which
+  // goes on with the rest of what was read: those requests never arrived.
+  if (closed_) return;
   Stream* stream = FindStream(stream_id);
   if (stream == nullptr || stream->answered) return;
   stream->answered = true;
@@ -283,6 +328,9 @@ void H2ServerSession::OnRequestComplete(int32_t stream_id) {
     return;
   }
   StreamReply reply = handler_.Handle(stream->request);
+  if (reply.action == StreamAction::kRespond) {
+    stream->on_answer = std::move(reply.on_answer);
+  }
   switch (reply.action) {
     case StreamAction::kGoaway: {
       // The last stream id is the highest one processed (answered or still

@@ -2,7 +2,9 @@
 // nghttp2 server session. It completes the TLS handshake (ALPN must be h2),
 // reads frames, hands each complete request to the RequestHandler and
 // carries out the reply: an answer (after an optional delay), GOAWAY,
-// RST_STREAM(REFUSED_STREAM) or dropping the connection.
+// RST_STREAM(REFUSED_STREAM) or dropping the connection. It tells the
+// reply's AnswerCallback whether the answer was written out before the
+// stream or the connection ended.
 //
 // Everything runs on the io_context's single thread; the nghttp2 session
 // is touched only from it. Owned by shared_ptr: pending I/O and timers keep
@@ -20,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/sandbox/http_types.h"
 
@@ -53,6 +56,7 @@ class H2ServerSession final
     bool answered = false;
     std::string response_body;
     size_t response_offset = 0;
+    AnswerCallback on_answer;  // until the answer leaves or the stream ends
   };
 
   void OnHandshake(const boost::system::error_code& error);
@@ -62,6 +66,11 @@ class H2ServerSession final
   void MaybeFinish();
   void OnRequestComplete(int32_t stream_id);
   void Respond(int32_t stream_id, const HttpResponse& response);
+  // The last frame of `stream_id`'s answer was serialized: its callback is
+  // told once the write that carries it completes.
+  void OnAnswerSerialized(int32_t stream_id);
+  // Tells a stream that never got its answer out (closed or reset first).
+  static void AnswerNotSent(Stream& stream);
   Stream* FindStream(int32_t stream_id);
 
   // nghttp2 callbacks (bridged with captureless lambdas in the .cc).
@@ -78,6 +87,8 @@ class H2ServerSession final
   std::array<uint8_t, 16 * 1024> read_buffer_;
   std::string write_buffer_;
   std::map<int32_t, std::unique_ptr<Stream>> streams_;
+  // Callbacks of answers serialized since the last write started.
+  std::vector<AnswerCallback> serialized_answers_;
   // The highest stream id handed to the handler and answered (or being
   // delayed), and the last-stream-id of the GOAWAY sent (-1: none yet).
   int32_t max_processed_stream_id_ = 0;

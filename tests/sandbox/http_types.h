@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
@@ -40,11 +41,18 @@ struct HttpResponse {
   std::string body;
 };
 
+// Whether the answer to a stream left the sandbox: true once its last frame
+// (END_STREAM) was written to the socket; false when the stream or the
+// connection closed first (the client reset the stream at its deadline
+// during a delay, or went away). Called at most once, on the session's loop.
+using AnswerCallback = absl::AnyInvocable<void(bool sent)>;
+
 // What a session does with a finished request.
 struct StreamReply {
   StreamAction action = StreamAction::kRespond;
   HttpResponse response;  // used when action == kRespond
   absl::Duration delay = absl::ZeroDuration();
+  AnswerCallback on_answer;  // used when action == kRespond; may be empty
 };
 
 // Called by an HTTP/2 session on its event loop for each complete request.

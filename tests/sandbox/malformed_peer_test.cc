@@ -111,10 +111,13 @@ class ScriptedPeer {
 
   ~ScriptedPeer() {
     stop_ = true;
-    listener_.Close();
+    // Wakes accept(); the socket is closed once Serve() no longer reads its
+    // fd (closing it here raced with that read: TSan).
+    shutdown(listener_.fd(), SHUT_RDWR);
     int client = client_.exchange(-1);
     if (client >= 0) shutdown(client, SHUT_RDWR);
     thread_.join();
+    listener_.Close();
     SSL_CTX_free(ctx_);
   }
 

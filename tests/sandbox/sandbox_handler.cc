@@ -76,7 +76,14 @@ StreamReply SandboxHandler::HandlePush(const PushEndpoint& endpoint,
 
   bool processed = reply.action == StreamAction::kRespond;
   int status = processed ? reply.response.status : 0;
-  Record(endpoint, request, check, status, reply.action);
+  const uint64_t id = Record(endpoint, request, check, status, reply.action);
+  if (processed) {
+    DeliveryLog* log = &log_;
+    reply.on_answer = [log, id](bool sent) {
+      log->SetAnswer(id,
+                     sent ? DeliveryAnswer::kSent : DeliveryAnswer::kUnsent);
+    };
+  }
   if (status == 200 && observer_ != nullptr) {
     observer_->OnDelivered(endpoint.provider(), check.token, request.body);
   }
@@ -93,9 +100,10 @@ void SandboxHandler::NotProcessed(const HttpRequest& request,
   }
 }
 
-void SandboxHandler::Record(const PushEndpoint& endpoint,
-                            const HttpRequest& request, const PushCheck& check,
-                            int status, StreamAction action) {
+uint64_t SandboxHandler::Record(const PushEndpoint& endpoint,
+                                const HttpRequest& request,
+                                const PushCheck& check, int status,
+                                StreamAction action) {
   Log(LogLevel::kInfo, "push",
       {{"provider", endpoint.provider()},
        {"token", RedactToken(check.token)},
@@ -110,7 +118,10 @@ void SandboxHandler::Record(const PushEndpoint& endpoint,
   delivery.payload = check.payload;
   delivery.status = status;
   delivery.action = action;
-  log_.Add(std::move(delivery));
+  if (action != StreamAction::kRespond) {
+    delivery.answer = DeliveryAnswer::kUnsent;
+  }
+  return log_.Add(std::move(delivery));
 }
 
 }  // namespace callpush::sandbox

@@ -1,11 +1,13 @@
 // SandboxHandler: the RequestHandler behind the HTTP/2 port. Routes /token
 // to the OAuth endpoint and push paths to the APNs or FCM endpoint; for a
 // push it checks the request, applies the token's rule (error, delay,
-// GOAWAY, REFUSED_STREAM, drop), records the delivery and tells the
-// observer about pushes answered 200. Thread-safe through its collaborators.
+// GOAWAY, REFUSED_STREAM, drop), records the delivery (and later whether
+// its answer left: DeliveryAnswer) and tells the observer about pushes
+// answered 200. Thread-safe through its collaborators.
 #ifndef CALLPUSH_TESTS_SANDBOX_SANDBOX_HANDLER_H_
 #define CALLPUSH_TESTS_SANDBOX_SANDBOX_HANDLER_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "tests/sandbox/deliveries.h"
@@ -31,8 +33,9 @@ class SandboxHandler final : public RequestHandler {
  private:
   StreamReply HandlePush(const PushEndpoint& endpoint,
                          const HttpRequest& request);
-  void Record(const PushEndpoint& endpoint, const HttpRequest& request,
-              const PushCheck& check, int status, StreamAction action);
+  // Returns the delivery's id.
+  uint64_t Record(const PushEndpoint& endpoint, const HttpRequest& request,
+                  const PushCheck& check, int status, StreamAction action);
 
   const std::vector<const PushEndpoint*> endpoints_;
   OAuthEndpoint* const oauth_;

@@ -271,8 +271,38 @@ TEST_F(SandboxProcessTest, RefusedStreamIsRecordedUnprocessed) {
   ASSERT_EQ(deliveries.size(), 2u);
   EXPECT_EQ(deliveries[0]["status"], 0);
   EXPECT_EQ(deliveries[0]["action"], "refuse_stream");
+  EXPECT_EQ(deliveries[0]["answer"], "unsent");
   EXPECT_EQ(deliveries[1]["status"], 200);
   EXPECT_FALSE(deliveries[1].contains("action"));
+}
+
+TEST_F(SandboxProcessTest, AnswerIsSentUnlessTheClientGaveUpFirst) {
+  ASSERT_EQ(Admin("PUT", "/rules",
+                  absl::StrCat(R"([{"token":")", kToken,
+                               R"(","delay_ms":3000,"times":1}])"))
+                .status,
+            200);
+  PKeyPtr key = ApnsKey();
+  // curl gives up after 1 s and closes the connection: the 200 the rule
+  // holds back for 3 s never leaves.
+  EXPECT_EQ(PushApns(kToken, ApnsJwt(key.get()), {"--max-time", "1"}).status,
+            0);
+  nlohmann::json deliveries = Deliveries();
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (deliveries.size() == 1 && deliveries[0]["answer"] == "pending" &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));  // the sandbox sees the close
+    deliveries = Deliveries();
+  }
+  ASSERT_EQ(deliveries.size(), 1u);
+  EXPECT_EQ(deliveries[0]["status"], 200);
+  EXPECT_EQ(deliveries[0]["answer"], "unsent");
+
+  EXPECT_EQ(PushApns(kToken, ApnsJwt(key.get())).status, 200);
+  deliveries = Deliveries();
+  ASSERT_EQ(deliveries.size(), 2u);
+  EXPECT_EQ(deliveries[1]["status"], 200);
+  EXPECT_EQ(deliveries[1]["answer"], "sent");
 }
 
 TEST_F(SandboxProcessTest, BadRulesAreRejectedWithTheField) {
