@@ -89,8 +89,8 @@ struct Shared {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared, bool over_limit)
-      : stream_(std::move(socket)),
-        shared_(std::move(shared)),
+      : shared_(std::move(shared)),
+        stream_(std::move(socket)),
         over_limit_(over_limit) {}
 
   ~Session() {
@@ -205,6 +205,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnHeader(beast::error_code ec) {
+    // Known once the request line parsed, even if the header then failed
+    // (413): an answer to HEAD must carry no body (see Write).
+    head_ = parser_->get().method() == http::verb::head;
     if (HandleReadError(ec)) return;
     auto& req = parser_->get();
     request_id_ = std::string(req["x-request-id"]);
@@ -261,6 +264,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write(HttpResponse res, bool close) {
     res.keep_alive(keep_alive_ && !close && !shared_->draining.load());
     res.prepare_payload();
+    // RFC 9110 section 9.3.2: a HEAD answer has the headers a GET would get
+    // (Content-Length included) and no content; content sent anyway would
+    // be read as the start of the next answer on a keep-alive connection.
+    if (head_) res.body().clear();
     auto owned = std::make_shared<HttpResponse>(std::move(res));
     stream_.expires_after(Chrono(opt().write_timeout));
     http::async_write(
@@ -309,12 +316,15 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  // First, so destroyed last: the last Session can be the last owner of
+  // Shared, and stream_'s destructor still uses Shared::ioc's services.
+  std::shared_ptr<Shared> shared_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<Shared> shared_;
   const bool over_limit_;
   bool keep_alive_ = false;
+  bool head_ = false;       // the request being answered is a HEAD
   bool answering_ = false;  // a handled request's answer is not written yet
   std::string request_id_;
   size_t drained_ = 0;
