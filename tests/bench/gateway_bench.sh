@@ -167,129 +167,10 @@ print(json.dumps({"apps": [{
 PY
 
 # --- wrk scripts ----------------------------------------------------------------
-# Settings come from the environment (read when wrk loads the script, in its
-# main Lua state and in each thread's): BENCH_RATE, when set, paces the
-# requests (see delay() below); BENCH_RUN makes call ids unique across runs.
-# done() prints one line "BENCH_JSON {...}".
-cat >"$work/common.lua" <<'LUA'
-local ffi = require("ffi")
-ffi.cdef [[
-  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
-  int clock_gettime(int clock, bench_timespec* ts);
-]]
-local ts = ffi.new("bench_timespec")
-local function now_ms()
-  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
-  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-end
-
-local threads = {}
-local next_tid = 0
-function setup(thread)
-  thread:set("tid", next_tid)
-  next_tid = next_tid + 1
-  table.insert(threads, thread)
-end
-
--- Per-thread state (each wrk thread has its own Lua state).
-late_1ms, late_10ms, late_max_ms, sends = 0, 0, 0, 0
-local rate = tonumber(os.getenv("BENCH_RATE") or "")
-if rate then
-  -- Open-loop pacing: this thread's requests are due every `period` ms on a
-  -- fixed schedule (the rate split evenly over the threads). wrk calls
-  -- delay() before every request of every connection, including the first,
-  -- and waits that many whole milliseconds; each call claims the next slot.
-  -- A slot already past (all connections were busy) goes out at once and
-  -- counts as late: wrk measures latency from the actual send, so late
-  -- sends are the time a request waited that the latency leaves out.
-  local period = 1000 * tonumber(os.getenv("BENCH_THREADS")) / rate
-  local slot = nil
-  function delay()
-    local now = now_ms()
-    slot = (slot or now) + period
-    sends = sends + 1
-    local wait = slot - now
-    if wait < 0 then
-      if -wait > 1 then late_1ms = late_1ms + 1 end
-      if -wait > 10 then late_10ms = late_10ms + 1 end
-      if -wait > late_max_ms then late_max_ms = -wait end
-      return 0
-    end
-    return math.floor(wait)
-  end
-end
-
--- [[percentile, µs], ...] on the grid of tests/bench/latency_curve.py (wrk's
--- own percentile rule), as far as at least one request lies above.
-local function curve(latency, n)
-  local points = {}
-  for k = 0, 50 do
-    local p = (k == 3) and 50 or 100 * (1 - 10 ^ (-k / 10))
-    if k > 0 and n * (1 - p / 100) < 1 - 1e-6 then break end
-    points[#points + 1] = string.format("[%.4f, %d]", p, latency:percentile(p))
-  end
-  return "[" .. table.concat(points, ", ") .. "]"
-end
-
-function done(summary, latency, requests)
-  local l1, l10, lmax, n = 0, 0, 0, 0
-  for _, t in ipairs(threads) do
-    l1 = l1 + (t:get("late_1ms") or 0)
-    l10 = l10 + (t:get("late_10ms") or 0)
-    lmax = math.max(lmax, t:get("late_max_ms") or 0)
-    n = n + (t:get("sends") or 0)
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"duration_us": %d, "requests": %d, "bytes": %d, ' ..
-    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
-    '"latency_us": {"p50": %d, "p90": %d, "p99": %d, "p99.9": %d, "max": %d, "mean": %.1f}, ' ..
-    '"paced_sends": %d, "late_1ms": %d, "late_10ms": %d, "late_max_ms": %.1f, ' ..
-    '"latency_curve_us": %s}\n',
-    summary.duration, summary.requests, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max, latency.mean, n, l1, l10, lmax,
-    curve(latency, summary.requests)))
-end
-LUA
-
-# GET /v1/callable-devices for a number drawn uniformly from the seeded ones.
-cat >"$work/get.lua" <<LUA
-package.path = "$work/?.lua;" .. package.path
-require("common")
-local first, count = $first_number, $patients
-function init(args)
-  math.randomseed(os.time() * 7919 + tid)
-end
-function request()
-  return wrk.format("GET", string.format(
-    "/v1/callable-devices?mobileNumber=%%2B%d", first + math.random(0, count - 1)))
-end
-LUA
-
-# POST /v1/call to a callable device drawn uniformly, with a call id never
-# used before (run, thread, counter): a repeated (callId, deviceId) would be
-# answered 202 without a push.
-cat >"$work/post.lua" <<LUA
-package.path = "$work/?.lua;" .. package.path
-require("common")
-local devices = {}
-local counter = 0
-local run = os.getenv("BENCH_RUN") or "run"
-wrk.headers["Content-Type"] = "application/json"
-function init(args)
-  math.randomseed(os.time() * 7919 + tid)
-  for line in io.lines("$work/devices.txt") do devices[#devices + 1] = line end
-end
-function request()
-  counter = counter + 1
-  local body = string.format(
-    '{"deviceId":"%s","callId":"bench-%s-%d-%d","callerName":"Bench Caller"}',
-    devices[math.random(1, #devices)], run, tid, counter)
-  return wrk.format("POST", "/v1/call", nil, body)
-end
-LUA
+# tests/bench/wrk/: get.lua and post.lua, with common.lua's pacing and
+# BENCH_JSON report; they read the seeded numbers and devices from here.
+export BENCH_FIRST_NUMBER=$first_number BENCH_PATIENTS=$patients \
+  BENCH_DEVICES="$work/devices.txt"
 
 # --- the stack under test -------------------------------------------------------
 # start_stack MODE TAG: MODE "inproc" (the gateway inside callpush-server) or
@@ -339,7 +220,7 @@ metrics() { curl -sf "http://127.0.0.1:$http_port/metrics"; }
 run_wrk() {
   local name=$1 script=$2 connections=$3 rate=${4:-}
   local url="http://127.0.0.1:$http_port"
-  local wrk_cmd=(wrk -t "$wrk_threads" -c "$connections" --timeout 10s -s "$work/$script.lua")
+  local wrk_cmd=(wrk -t "$wrk_threads" -c "$connections" --timeout 10s -s "$repo/tests/bench/wrk/$script.lua")
   BENCH_RATE=$rate BENCH_THREADS=$wrk_threads BENCH_RUN="$name-warmup" \
     run_child "${wrk_cmd[@]}" -d "${warmup}s" "$url" >"$work/$name-warmup.out" 2>&1 ||
     { cat "$work/$name-warmup.out" >&2; exit 1; }
