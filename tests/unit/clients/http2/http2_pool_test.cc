@@ -415,6 +415,11 @@ TEST_F(Http2PoolTest, StreamsNeverExceedPeerMaxConcurrentStreams) {
   sampler.join();
   EXPECT_THAT(max_in_flight.load(), Le(2));
   EXPECT_GE(max_in_flight.load(), 1);
+  // The loop updates the gauges just after the last answer's callback
+  // returns: read them once the loop has got past that.
+  absl::Notification loop_passed;
+  pool->RunAt(absl::InfinitePast(), [&] { loop_passed.Notify(); });
+  loop_passed.WaitForNotification();
   PoolStats stats = pool->Stats();
   EXPECT_EQ(stats.refused_streams, 0);
   EXPECT_EQ(stats.in_flight, 0);
