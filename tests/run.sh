@@ -15,7 +15,8 @@
 #               TSan, each in a build directory of its own
 #   fuzzing     tests/fuzz/run.sh FUZZ_SECONDS: each libFuzzer target from
 #               its seed corpus for that long
-# Environment: BUILD_DIR (default ./build), JOBS (default: nproc);
+# Environment: BUILD_DIR (default ./build), JOBS (default: nproc),
+# DEBUG_INFO (default lines: -g1; full: -g);
 # SANITIZE=0|1 and FUZZ_SECONDS=N (0: no fuzzing) turn the stages off or on
 # whatever the arguments (defaults: 1 and 20 without ctest arguments, 0 and
 # 0 with them).
@@ -45,8 +46,10 @@ stage() {
   stage_lines+=("$name: $verdict in $((SECONDS - t0)) s")
 }
 
-# The build the container image makes too (deploy/Dockerfile).
-stage build env BUILD_DIR="$build" JOBS="$jobs" "$repo/deploy/build.sh"
+# The build the container image makes too (deploy/Dockerfile), with line
+# tables only for debug information (DEBUG_INFO=full for all of it).
+stage build env BUILD_DIR="$build" JOBS="$jobs" \
+  DEBUG_INFO="${DEBUG_INFO:-lines}" "$repo/deploy/build.sh"
 if [[ ${#failed_stages[@]} -gt 0 ]]; then exit 1; fi
 
 if [[ "$sanitize" == 1 ]]; then

@@ -100,6 +100,32 @@ class Depth {
 
 constexpr unsigned kRead = __tsan_mutex_read_lock;
 
+}  // namespace
+
+// Exported by the TSan runtime, not declared by its header: memory accesses
+// of this thread between the two are not checked (sync events still count).
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
+
+namespace {
+
+// Runs an abseil call that sets a waiter's flag and then unlocks its mutex
+// (Notification::Notify, BlockingCounter::DecrementCount) with this
+// thread's accesses unchecked. Inside that unlock abseil evaluates the
+// waiter's Condition (an inline, instrumented read of the flag) on this
+// thread; the waiter, woken after that, may return and reuse the memory (a
+// Notification on its stack, which abseil allows). Abseil orders the two
+// inside its own uninstrumented code, which TSan cannot see; the nested
+// Lock/Unlock are not annotated (the outer call describes the operation),
+// so without this TSan would call the read and the reuse a race.
+template <typename Fn>
+auto Unchecked(Fn&& fn) {
+  __tsan_ignore_thread_begin();
+  auto result = fn();
+  __tsan_ignore_thread_end();
+  return result;
+}
+
 // The calling thread gives up `mu` and takes it back inside an abseil call
 // (Await, CondVar::Wait); accesses inside (condition evaluation) are ignored.
 void BeginRelease(absl::Mutex* mu) { __tsan_mutex_pre_unlock(mu, 0); }
@@ -300,7 +326,10 @@ void Notification::Notify() {
   if (depth.nested()) return real(this);
   __tsan_release(this);
   __tsan_release(NotifiedFlag(this));
-  real(this);
+  Unchecked([&] {
+    real(this);
+    return 0;
+  });
 }
 
 void Notification::WaitForNotification() const {
@@ -335,7 +364,7 @@ bool BlockingCounter::DecrementCount() {
   REAL(bool (*)(BlockingCounter*), "15BlockingCounter14DecrementCountEv");
   if (depth.nested()) return real(this);
   __tsan_release(this);
-  return real(this);
+  return Unchecked([&] { return real(this); });
 }
 
 void BlockingCounter::Wait() {

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 
 namespace {
 
@@ -26,6 +27,32 @@ int Race() {
   shared = 2;
   t.join();
   return shared > 0 ? 0 : 1;
+}
+
+// One wait on a Notification that lives on this thread's stack, notified
+// by another thread once this one is (most likely) already waiting; abseil
+// allows its memory to be reused as soon as the wait returns, which the
+// next call does.
+int WaitOnce(std::thread& notifier) {
+  absl::Notification notification;
+  int payload = 0;
+  notifier = std::thread([&] {
+    absl::SleepFor(absl::Microseconds(200));
+    payload = 1;
+    notification.Notify();
+  });
+  notification.WaitForNotification();
+  return payload;
+}
+
+bool WaitersReuseTheirStack() {
+  int sum = 0;
+  for (int i = 0; i < 50; ++i) {
+    std::thread notifier;
+    sum += WaitOnce(notifier);
+    notifier.join();
+  }
+  return sum == 50;
 }
 
 int Ordered() {
@@ -54,7 +81,7 @@ int Ordered() {
   done.WaitForNotification();
   status = absl::OkStatus();  // this thread's reference goes first
   u.join();
-  return guarded == 2000 && payload == 42 ? 0 : 1;
+  return guarded == 2000 && payload == 42 && WaitersReuseTheirStack() ? 0 : 1;
 }
 
 // Read back through a volatile pointer, so that the compiler neither warns
