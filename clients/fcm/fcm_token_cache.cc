@@ -1,11 +1,15 @@
 #include "clients/fcm/fcm_token_cache.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace callpush {
 
 FcmTokenCache::FcmTokenCache(const Clock& clock, FcmTokenCacheOptions options)
-    : clock_(clock), options_(options) {}
+    : clock_(clock),
+      options_(options),
+      backoff_(std::min(options.first_retry_after_failure,
+                        options.retry_after_failure)) {}
 
 FcmTokenCache::Lease FcmTokenCache::Get() {
   const absl::Time now = clock_.Now();
@@ -32,13 +36,16 @@ void FcmTokenCache::Set(AccessToken token) {
   set_at_ = now;
   refreshing_ = false;
   next_refresh_ = absl::InfinitePast();
+  backoff_ = std::min(options_.first_retry_after_failure,
+                      options_.retry_after_failure);
 }
 
 void FcmTokenCache::RefreshFailed() {
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
   refreshing_ = false;
-  next_refresh_ = now + options_.retry_after_failure;
+  next_refresh_ = now + backoff_;
+  backoff_ = std::min(backoff_ * 2, options_.retry_after_failure);
 }
 
 bool FcmTokenCache::Invalidate(absl::string_view token) {

@@ -27,8 +27,13 @@ struct FcmTokenCacheOptions {
   // A refresh that has not reported back by then is presumed lost; the
   // next Get() hands out another.
   absl::Duration refresh_timeout = absl::Minutes(1);
-  // After a failed refresh, wait this long before the next: a broken
-  // credential must not turn every push into a request to Google.
+  // After a failed refresh, wait before the next: first_retry_after_failure
+  // after the first failure, twice as long after each further one in a
+  // row, at most retry_after_failure. A lost connection to the token
+  // endpoint costs Android pushes a fraction of a second, not 10 s; a
+  // broken credential still does not turn every push into a request to
+  // Google (about one every 10 s once the backoff is at its cap).
+  absl::Duration first_retry_after_failure = absl::Milliseconds(250);
   absl::Duration retry_after_failure = absl::Seconds(10);
   // Invalidate() keeps a token younger than this: a token refused right
   // after it was issued points at configuration, and refetching it for
@@ -53,7 +58,7 @@ class FcmTokenCache {
 
   // A fetched token: cached, and the refresh is over.
   void Set(AccessToken token) ABSL_LOCKS_EXCLUDED(mu_);
-  // The refresh failed; the next is allowed after retry_after_failure.
+  // The refresh failed; the next is allowed after the backoff (options).
   void RefreshFailed() ABSL_LOCKS_EXCLUDED(mu_);
 
   // FCM answered 401 to a push sent with `token`: drop it if it is still the
@@ -73,6 +78,9 @@ class FcmTokenCache {
   bool refreshing_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time refresh_started_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time next_refresh_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // The wait after the next failure; back to first_retry_after_failure
+  // once a refresh succeeds.
+  absl::Duration backoff_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace callpush

@@ -132,9 +132,10 @@ class PushProviderFaultsTest(unittest.TestCase):
         """One call per platform before any fault: the FCM access token is
         then cached (for an hour). The sandbox serves OAuth on the push
         port, so the server shares one pool for both, and a dropped
-        connection that takes the first token fetch with it makes every
-        FCM push 503 for FcmTokenCacheOptions::retry_after_failure (10 s),
-        which is not what this test is about."""
+        connection that takes the first token fetch with it makes FCM
+        pushes 503 until the token cache's retry (after 250 ms, backing
+        off: FcmTokenCacheOptions), which is not what this test is
+        about."""
         for device, _ in self.groups["clean"].devices[:2]:
             _, _, _, method, target, body = load.call_request(
                 device, "warmup")

@@ -65,16 +65,41 @@ TEST(FcmTokenCacheTest, LostRefreshIsHandedOutAgain) {
   EXPECT_TRUE(cache.Get().refresh);
 }
 
-TEST(FcmTokenCacheTest, FailedRefreshBacksOff) {
+// Fails once, then waits `wait` minus a millisecond (no refresh yet) and
+// the millisecond (the next refresh is handed out).
+void FailAndExpectRetryAfter(FakeClock& clock, FcmTokenCache& cache,
+                             absl::Duration wait) {
+  cache.RefreshFailed();
+  EXPECT_FALSE(cache.Get().refresh);
+  clock.Advance(wait - absl::Milliseconds(1));
+  EXPECT_FALSE(cache.Get().refresh) << "before " << wait;
+  clock.Advance(absl::Milliseconds(1));
+  EXPECT_TRUE(cache.Get().refresh) << "after " << wait;
+}
+
+TEST(FcmTokenCacheTest, FailedRefreshBacksOffExponentiallyToTheCap) {
   FakeClock clock;
   FcmTokenCache cache(clock);
   ASSERT_TRUE(cache.Get().refresh);
-  cache.RefreshFailed();
-  EXPECT_FALSE(cache.Get().refresh);
-  clock.Advance(absl::Seconds(9));
-  EXPECT_FALSE(cache.Get().refresh);
-  clock.Advance(absl::Seconds(1));
-  EXPECT_TRUE(cache.Get().refresh);
+  // A lost connection to the token endpoint: retried within a quarter
+  // second, not after the 10 s cap.
+  for (int ms : {250, 500, 1000, 2000, 4000, 8000, 10000, 10000}) {
+    FailAndExpectRetryAfter(clock, cache, absl::Milliseconds(ms));
+  }
+  // A success starts the backoff over.
+  cache.Set(Token("t1", clock.Now() + absl::Minutes(9)));  // refresh due
+  ASSERT_TRUE(cache.Get().refresh);
+  FailAndExpectRetryAfter(clock, cache, absl::Milliseconds(250));
+}
+
+TEST(FcmTokenCacheTest, FixedWaitWhenFirstRetryIsTheCap) {
+  FakeClock clock;
+  FcmTokenCacheOptions options;
+  options.first_retry_after_failure = absl::Seconds(10);
+  FcmTokenCache cache(clock, options);
+  ASSERT_TRUE(cache.Get().refresh);
+  FailAndExpectRetryAfter(clock, cache, absl::Seconds(10));
+  FailAndExpectRetryAfter(clock, cache, absl::Seconds(10));
 }
 
 TEST(FcmTokenCacheTest, InvalidateDropsTheCurrentTokenOnce) {
