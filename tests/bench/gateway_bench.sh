@@ -150,21 +150,8 @@ SQL
 # --- the push sandbox -----------------------------------------------------------
 bench_start_sandbox gateway_bench.sh
 
-# App "demo" (the seeded devices' app) on the sandbox, as
-# tests/testing/sandbox_process.cc PushConfig() writes it.
-python3 - "$certs" "$sandbox_h2" >"$work/push_config.json" <<'PY'
-import json, sys
-certs, h2 = sys.argv[1:3]
-print(json.dumps({"apps": [{
-    "name": "demo",
-    "apns": {"bundleId": "org.example.callpush.bench", "teamId": "SANDBOXTM1",
-             "keyId": "SANDBOXKY1", "keyFile": f"{certs}/apns-key.p8",
-             "defaultEnvironment": "production", "productionEndpoint": h2,
-             "sandboxEndpoint": h2, "caFile": f"{certs}/ca.pem"},
-    "fcm": {"projectId": "callpush-sandbox",
-            "serviceAccountFile": f"{certs}/fcm-service-account.json",
-            "endpoint": h2, "caFile": f"{certs}/ca.pem"}}]}, indent=2))
-PY
+# App "demo" (the seeded devices' app) on the sandbox (lib.sh).
+bench_write_push_config
 
 # --- wrk scripts ----------------------------------------------------------------
 # tests/bench/wrk/: get.lua and post.lua, with common.lua's pacing and

@@ -412,3 +412,22 @@ bench_start_sandbox() {
   sandbox_h2=$(sed 's/^h2=\([^ ]*\) .*$/\1/' <<<"$line")
   sandbox_admin=$(sed 's/^.* admin=//' <<<"$line")
 }
+
+# App "demo" (the seeded devices' app) on the sandbox started by
+# bench_start_sandbox, as tests/testing/sandbox_process.cc PushConfig()
+# writes it: $work/push_config.json.
+bench_write_push_config() {
+  python3 - "$certs" "$sandbox_h2" >"$work/push_config.json" <<'PY'
+import json, sys
+certs, h2 = sys.argv[1:3]
+print(json.dumps({"apps": [{
+    "name": "demo",
+    "apns": {"bundleId": "org.example.callpush.bench", "teamId": "SANDBOXTM1",
+             "keyId": "SANDBOXKY1", "keyFile": f"{certs}/apns-key.p8",
+             "defaultEnvironment": "production", "productionEndpoint": h2,
+             "sandboxEndpoint": h2, "caFile": f"{certs}/ca.pem"},
+    "fcm": {"projectId": "callpush-sandbox",
+            "serviceAccountFile": f"{certs}/fcm-service-account.json",
+            "endpoint": h2, "caFile": f"{certs}/ca.pem"}}]}, indent=2))
+PY
+}

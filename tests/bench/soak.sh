@@ -167,19 +167,7 @@ sandbox_accepted() {
   grep -c '"msg":"push",.*"status":"200"' "$sandbox_log" || true
 }
 
-python3 - "$certs" "$sandbox_h2" >"$work/push_config.json" <<'PY'
-import json, sys
-certs, h2 = sys.argv[1:3]
-print(json.dumps({"apps": [{
-    "name": "demo",
-    "apns": {"bundleId": "org.example.callpush.bench", "teamId": "SANDBOXTM1",
-             "keyId": "SANDBOXKY1", "keyFile": f"{certs}/apns-key.p8",
-             "defaultEnvironment": "production", "productionEndpoint": h2,
-             "sandboxEndpoint": h2, "caFile": f"{certs}/ca.pem"},
-    "fcm": {"projectId": "callpush-sandbox",
-            "serviceAccountFile": f"{certs}/fcm-service-account.json",
-            "endpoint": h2, "caFile": f"{certs}/ca.pem"}}]}, indent=2))
-PY
+bench_write_push_config
 
 # --- wrk scripts ------------------------------------------------------------------
 # tests/bench/wrk/soak.lua: the mix, built from gateway_bench.sh's get.lua

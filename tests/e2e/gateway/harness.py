@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -670,3 +671,14 @@ class Stack:
         self._order.clear()
         if not keep_workdir:
             self.workdir.remove()
+
+
+def close_and_exit(stack, ok):
+    """Ends an e2e test program: stops the stack's processes, keeps its work
+    directory (logs) when a test failed or CALLPUSH_E2E_KEEP=1, and exits
+    0 or 1."""
+    keep = not ok or os.environ.get("CALLPUSH_E2E_KEEP") == "1"
+    stack.close(keep_workdir=keep)
+    if keep:
+        print("logs kept in", stack.workdir.path, file=sys.stderr)
+    sys.exit(0 if ok else 1)

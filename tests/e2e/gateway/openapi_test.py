@@ -384,11 +384,7 @@ class OpenApiConformanceTest(e2e.GatewayTestCase):
 def main():
     program = unittest.main(exit=False, verbosity=2)
     ok = program.result.wasSuccessful()
-    keep = not ok or os.environ.get("CALLPUSH_E2E_KEEP") == "1"
-    STACK.close(keep_workdir=keep)
-    if keep:
-        print("logs kept in", STACK.workdir.path, file=sys.stderr)
-    sys.exit(0 if ok else 1)
+    harness.close_and_exit(STACK, ok)
 
 
 if __name__ == "__main__":

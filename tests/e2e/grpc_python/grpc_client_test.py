@@ -963,11 +963,7 @@ def main():
     ok = program.result.wasSuccessful()
     for ch in _channels.values():
         ch.close()
-    keep = not ok or os.environ.get("CALLPUSH_E2E_KEEP") == "1"
-    STACK.close(keep_workdir=keep)
-    if keep:
-        print("logs kept in", STACK.workdir.path, file=sys.stderr)
-    sys.exit(0 if ok else 1)
+    harness.close_and_exit(STACK, ok)
 
 
 if __name__ == "__main__":
